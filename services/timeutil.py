@@ -8,17 +8,19 @@ The AliExpress seller APIs use three clocks:
 * TOP-era system timestamps and the daily call budget use China time (GMT+8, no daylight saving).
 * IOP timestamps and token expiry times are epoch milliseconds.
 
-Every function here returns aware datetimes in UTC and rejects naive input, so a local time
-never leaks into storage unnoticed.
+The parsers return aware UTC datetimes, and every function that takes a datetime rejects a naive
+one, so a local time never reaches storage unnoticed.
 
-Daylight-saving edges of ``America/Los_Angeles`` (2026 dates as examples):
+Daylight-saving edges of ``America/Los_Angeles`` (2026 dates as examples). The ``fold`` of
+:func:`parse_pacific_datetime` picks the offset in force before the change (0, the default) or
+after it (1), as PEP 495 defines:
 
 * On 2026-11-01 the clock goes from 01:59:59 PDT back to 01:00:00 PST, so 01:00-01:59 occurs
-  twice. By default :func:`parse_pacific_datetime` picks the first occurrence (``fold=0``,
-  PDT, UTC-7); pass ``fold=1`` for the second (PST, UTC-8).
+  twice. ``fold=0`` reads it as the first occurrence (PDT, UTC-7), ``fold=1`` as the second
+  (PST, UTC-8).
 * On 2026-03-08 the clock jumps from 01:59:59 PST to 03:00:00 PDT, so 02:00-02:59 never
-  occurs. Such a time is read with the offset in force before the jump (PST, UTC-8). 02:30
-  therefore becomes 10:30 UTC, the instant the clock shows as 03:30 PDT.
+  occurs. ``fold=0`` reads 02:30 with the PST offset (10:30 UTC, shown as 03:30 PDT);
+  ``fold=1`` reads it with the PDT offset (09:30 UTC, shown as 01:30 PST).
 """
 
 from datetime import UTC, datetime, time, timedelta
@@ -49,18 +51,18 @@ def _require_aware(moment):
     if not isinstance(moment, datetime):
         raise ValueError(f'expected a datetime, got {type(moment).__name__}')
     if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError(f'naive datetime {moment.isoformat()} has no time zone; '
+        raise ValueError(f'naive datetime {moment.isoformat()} has no time zone: '
                          'pass an aware datetime, e.g. with tzinfo=datetime.UTC')
 
 
 def parse_pacific_datetime(text, *, fold=0):
     """Parse a US Pacific ``yyyy-MM-dd HH:mm:ss`` string into an aware UTC datetime.
 
-    :param str text: the platform's value, e.g. ``'2017-10-12 12:12:12'``; surrounding spaces
+    :param str text: the platform's value, e.g. ``'2017-10-12 12:12:12'``. Surrounding spaces
         are ignored.
-    :param int fold: which occurrence of a repeated autumn hour to take: 0 (default) for the
-        first, in daylight time, 1 for the second, in standard time. Times inside the spring
-        gap always use the standard-time offset, whatever the fold.
+    :param int fold: 0 (default) to use the offset in force before a daylight-saving change,
+        1 for the offset after it. This only matters for the repeated autumn hour (0 takes
+        its first occurrence) and the skipped spring hour (0 reads it as standard time).
     :raise ValueError: when the text is not in that layout.
     """
     if fold not in (0, 1):
@@ -72,9 +74,9 @@ def parse_pacific_datetime(text, *, fold=0):
 def format_pacific_datetime(moment):
     """Format an aware datetime as US Pacific ``yyyy-MM-dd HH:mm:ss`` for query filters.
 
-    NOTE: the two instants of the repeated autumn hour format to the same string, so a filter
-    bound that falls inside that hour is ambiguous to the platform; widen the window by an hour
-    there if the overlap matters.
+    NOTE: the two instants of the repeated autumn hour format to the same string. A filter
+    bound inside that hour is therefore ambiguous to the platform, so widen the window by an
+    hour there when the overlap matters.
 
     :raise ValueError: when ``moment`` is naive.
     """
@@ -124,10 +126,11 @@ def gmt8_date(moment):
 def datetime_from_epoch_ms(value):
     """Convert epoch milliseconds (an int or a string of digits) to an aware UTC datetime.
 
-    Token responses send ``expire_time`` either as a number or as a string such as
-    ``'1517886554000'``. The conversion is exact: no float is involved.
+    The value may be a JSON number or a string such as ``'1517886554000'``. The conversion is
+    exact because no float is involved.
 
-    :raise ValueError: on a bool, a float, or text that is not an integer.
+    :raise ValueError: on a bool, a float, text that is not an integer, or a value outside the
+        years 1-9999.
     """
     if isinstance(value, bool) or not isinstance(value, int | str):
         raise ValueError(f'epoch milliseconds must be an int or a digit string, got {value!r}')
@@ -137,11 +140,14 @@ def datetime_from_epoch_ms(value):
         if not digits.isascii() or not digits.isdigit():
             raise ValueError(f'invalid epoch milliseconds {value!r}')
         value = int(text)
-    return _EPOCH + value * _ONE_MILLISECOND
+    try:
+        return _EPOCH + value * _ONE_MILLISECOND
+    except OverflowError:
+        raise ValueError(f'epoch milliseconds {value} are outside the supported years') from None
 
 
 def epoch_ms(moment):
-    """Return an aware datetime as integer epoch milliseconds (microseconds are truncated).
+    """Return an aware datetime as integer epoch milliseconds, rounded down to the millisecond.
 
     :raise ValueError: when ``moment`` is naive.
     """
@@ -158,11 +164,11 @@ __all__ = [
     'GMT8',
     'PACIFIC',
     'PLATFORM_DATETIME_FORMAT',
-    'gmt8_date',
     'datetime_from_epoch_ms',
     'epoch_ms',
     'format_gmt8_datetime',
     'format_pacific_datetime',
+    'gmt8_date',
     'next_gmt8_midnight',
     'parse_gmt8_datetime',
     'parse_pacific_datetime',
