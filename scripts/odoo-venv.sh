@@ -11,9 +11,12 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 
 if [ ! -x "$ODOO_VENV/bin/python" ]; then
     python=""
-    for candidate in python3.12 /root/.pyenv/versions/3.12*/bin/python3.12 python3; do
-        if command -v "$candidate" >/dev/null 2>&1; then python=$candidate; break; fi
+    # Odoo 19's pins target Python 3.12; a pyenv shim may exist without working, so each
+    # candidate must actually run.
+    for candidate in /root/.pyenv/versions/3.12*/bin/python3.12 python3.12 python3; do
+        if "$candidate" --version >/dev/null 2>&1; then python=$candidate; break; fi
     done
+    [ -n "$python" ] || { echo "No Python 3 interpreter found for the Odoo virtualenv." >&2; exit 1; }
     "$python" -m venv "$ODOO_VENV"
 fi
 
