@@ -3,9 +3,9 @@
 Two protocols share one class, chosen by the sign method:
 
 * IOP (``sha256``, the current api-sg gateway): business methods such as
-  ``aliexpress.solution.order.get`` are posted to ``<gateway>/sync``; system APIs named by a
-  path such as ``/auth/token/create`` are posted to ``<gateway>/rest`` with ``method=<path>``,
-  as the official IOP SDKs do. The timestamp is epoch milliseconds.
+  ``aliexpress.solution.order.get`` are posted to ``<gateway>/sync``. System APIs named by a
+  path such as ``/auth/token/create`` are posted to ``<gateway>/rest`` with
+  ``method=<path>``, as the official IOP SDKs do. The timestamp is epoch milliseconds.
 * TOP (``md5``, ``hmac``, ``hmac-sha256``): every method is posted to ``<gateway>/router/rest``
   with ``v=2.0`` and a ``yyyy-MM-dd HH:mm:ss`` timestamp in GMT+8.
 
@@ -59,8 +59,32 @@ SYSTEM_PARAM_NAMES = frozenset({
 })
 # Response bodies are logged at DEBUG up to this many characters, after masking.
 _LOGGED_BODY_CHARS = 2000
-# Added to the ban length announced by the platform before the throttled call is repeated.
+# Default of RetryPolicy.rate_limit_margin: the response reaches the client slightly after the
+# ban started, so a small margin is enough.
 RATE_LIMIT_MARGIN_SECONDS = 0.25
+
+
+class StaticTokenProvider:
+    """Token provider for a fixed access token, for scripts and the sandbox quick start.
+
+    It cannot refresh: an expired token raises :class:`~.errors.RefreshTokenExpiredError`, so
+    the caller gets a new token (from the sandbox output or the seller's authorization).
+    """
+
+    def __init__(self, access_token):
+        self._access_token = access_token
+
+    def __repr__(self):
+        return 'StaticTokenProvider(access_token=<hidden>)'
+
+    def get_access_token(self):
+        return self._access_token
+
+    def refresh_access_token(self, expired_token):
+        raise RefreshTokenExpiredError(
+            'The access token expired or was rejected and this provider cannot refresh it: '
+            'authorize again to get a new token.'
+        )
 
 
 @dataclass(frozen=True)
@@ -74,12 +98,15 @@ class RetryPolicy:
         seconds after the call began.
     :param float base_delay: backoff cap of the first retry in seconds; it doubles per retry.
     :param float max_delay: upper bound of the backoff cap in seconds.
+    :param float rate_limit_margin: seconds added to the ban length that the platform
+        announces before a throttled call is sent again.
     """
 
     max_attempts: int = 4
     max_total_seconds: float = 60.0
     base_delay: float = 0.5
     max_delay: float = 20.0
+    rate_limit_margin: float = RATE_LIMIT_MARGIN_SECONDS
 
     def backoff(self, retry_number, rng=random):
         """Return the wait in seconds before retry ``retry_number`` (1-based), full jitter.
@@ -228,8 +255,8 @@ class AliExpressClient:
             'partner_id': self.partner_id,
         }
         if self.is_iop or system_api:
-            # NOTE: only the IOP sign method is confirmed for /rest; a TOP sign method is sent as
-            # declared there because the IOP gateways accept the sign_method they are given.
+            # NOTE: only the IOP sign method is confirmed for /rest. A TOP sign method is sent
+            # as declared, because the IOP gateways verify with the sign_method they receive.
             fields['timestamp'] = str(int(self.clock() * 1000))
             fields['simplify'] = 'false'
             url = f'{self.gateway_url}/rest' if system_api else f'{self.gateway_url}/sync'
@@ -264,7 +291,8 @@ class AliExpressClient:
         :return: for business methods the content of ``<method>_response`` (``request_id``
             included); for system APIs the flat response body.
         :rtype: dict
-        :raise AliExpressError: a subclass from :mod:`.errors` that says what to do next.
+        :raise AliExpressError: a subclass from :mod:`.errors`; the class determines the next
+            step (wait, retry, refresh the token, or fix the request).
         """
         started = self.clock()
         attempt = 0
@@ -333,7 +361,7 @@ class AliExpressClient:
         if isinstance(exc, RateLimitError):
             if exc.daily:
                 return None
-            delay = exc.retry_after + RATE_LIMIT_MARGIN_SECONDS
+            delay = exc.retry_after + policy.rate_limit_margin
         else:
             if not idempotent and not getattr(exc, 'request_not_sent', False):
                 return None
@@ -347,8 +375,10 @@ class AliExpressClient:
     def _attempt(self, api_method, params, token, attempt):
         prepared = self.prepare_request(api_method, params, access_token=token)
         secrets = (self._app_secret, token, prepared.data['sign'])
-        self.logger.debug('AliExpress call %s attempt %d: POST %s with %s',
-                          api_method, attempt, prepared.url, mask(prepared.data))
+        debug = self.logger.isEnabledFor(logging.DEBUG)
+        if debug:
+            self.logger.debug('AliExpress call %s attempt %d: POST %s with %s',
+                              api_method, attempt, prepared.url, mask(prepared.data))
         began = time.perf_counter()
         status = None
         request_id = None
@@ -359,9 +389,10 @@ class AliExpressClient:
             except requests.RequestException as exc:
                 raise _network_error(exc, api_method) from None
             status = response.status_code
-            self.logger.debug('AliExpress call %s attempt %d: HTTP %s, body %s',
-                              api_method, attempt, status,
-                              mask_text(response.text)[:_LOGGED_BODY_CHARS])
+            if debug:
+                self.logger.debug('AliExpress call %s attempt %d: HTTP %s, body %s',
+                                  api_method, attempt, status,
+                                  _scrub(response.text, secrets)[:_LOGGED_BODY_CHARS])
             body = _decode_body(response, api_method)
             request_id = _find_request_id(body)
             result = _unwrap(body, api_method, status, secrets, self.clock())
@@ -389,7 +420,7 @@ class AliExpressClient:
 # ----------------------------------------------------------------------------------------------
 
 def _network_error(exc, api_method):
-    """Map a ``requests`` exception to a :class:`NetworkError` that says whether it was sent.
+    """Map a ``requests`` exception to a :class:`NetworkError` that records if it was sent.
 
     Only a refused or timed-out connection proves that nothing was sent. A read timeout or a
     connection dropped after sending may come after the platform ran the call.
@@ -399,8 +430,8 @@ def _network_error(exc, api_method):
     not_sent = isinstance(exc, requests.ConnectTimeout) or isinstance(
         cause, (NewConnectionError, ConnectTimeoutError))
     if isinstance(exc, requests.Timeout):
-        what = 'connecting to' if not_sent else 'waiting for the response of'
-        message = f'Timed out {what} the AliExpress gateway for {api_method}.'
+        phase = 'connecting to' if not_sent else 'waiting for the response of'
+        message = f'Timed out {phase} the AliExpress gateway for {api_method}.'
     elif not_sent:
         message = f'Could not connect to the AliExpress gateway for {api_method}.'
     else:
@@ -421,15 +452,15 @@ def _decode_body(response, api_method):
         return body
     content_type = response.headers.get('Content-Type', 'no content type')
     if status >= 500 or status in (408, 429):
-        return {'__http_error__': status}
+        _raise_http_status(status, api_method, response.headers.get('Retry-After'))
     if status >= 400:
         raise ConfigurationError(
-            f'The AliExpress gateway answered HTTP {status} ({content_type}) for {api_method}: '
-            'check the gateway URL.',
+            f'The AliExpress gateway responded with HTTP {status} ({content_type}) to '
+            f'{api_method}: check the gateway URL.',
             api_method=api_method, http_status=status,
         )
     raise ResponseFormatError(
-        f'The AliExpress gateway answered {api_method} with a body that is not a JSON object '
+        f'The AliExpress gateway responded to {api_method} with a body that is not a JSON object '
         f'(HTTP {status}, {content_type}, {len(response.content)} bytes).',
         api_method=api_method, http_status=status,
     )
@@ -445,8 +476,6 @@ def _find_request_id(body):
 
 def _unwrap(body, api_method, status, secrets, now):
     """Return the result inside a success envelope or raise the mapped error."""
-    if '__http_error__' in body:
-        return _raise_http_status(body['__http_error__'], api_method)
     error = body.get('error_response')
     if isinstance(error, dict):
         raise classify_error(
@@ -455,6 +484,7 @@ def _unwrap(body, api_method, status, secrets, now):
             error_type=error.get('type'), request_id=error.get('request_id'),
             api_method=api_method, http_status=status, secrets=secrets, now=now,
         )
+
     response_key = api_method.replace('.', '_') + '_response'
     wrapped = body.get(response_key)
     if wrapped is None and not api_method.startswith('/'):
@@ -464,6 +494,8 @@ def _unwrap(body, api_method, status, secrets, now):
     if isinstance(wrapped, dict):
         _raise_business_failure(wrapped, api_method, status, secrets)
         return wrapped
+
+    # Flat bodies: the /rest system APIs, and errors some gateways send without a wrapper.
     code = body.get('code')
     if code is not None and str(code) != '0':
         raise classify_error(
@@ -473,7 +505,7 @@ def _unwrap(body, api_method, status, secrets, now):
             api_method=api_method, http_status=status, secrets=secrets, now=now,
         )
     if status >= 500:
-        return _raise_http_status(status, api_method)
+        _raise_http_status(status, api_method)
     if api_method.startswith('/'):
         return body
     raise ResponseFormatError(
@@ -483,11 +515,17 @@ def _unwrap(body, api_method, status, secrets, now):
     )
 
 
-def _raise_http_status(status, api_method):
+def _raise_http_status(status, api_method, retry_after_header=None):
+    """Raise the error of an HTTP failure status that came without an error envelope."""
     if status == 429:
+        try:
+            retry_after = max(float(retry_after_header), 0.0)
+        except (TypeError, ValueError):
+            retry_after = 1.0
         raise RateLimitError(
-            f'The AliExpress gateway throttled {api_method} (HTTP 429).',
-            retry_after=1.0, code='HTTP429', api_method=api_method, http_status=status,
+            f'The AliExpress gateway throttled {api_method} (HTTP 429); retry after '
+            f'{retry_after:.0f} s.',
+            retry_after=retry_after, code='HTTP429', api_method=api_method, http_status=status,
         )
     raise TransientError(
         f'The AliExpress gateway failed on {api_method} with HTTP {status}.',
@@ -507,8 +545,8 @@ def _raise_business_failure(wrapped, api_method, status, secrets):
     and on its ``result`` member. ``error_code`` alone means nothing: successful results carry
     it too.
     """
-    # NOTE: ``update_success`` of the batch stock and price updates is left to the caller: it is
-    # false when any single product failed, and the per-product lists say which ones.
+    # NOTE: ``update_success`` of the batch stock and price updates is left to the caller. It is
+    # false when any single product failed, and the per-product lists name the failed ones.
     for container in (wrapped.get('result'), wrapped.get('resp_result'), wrapped):
         if not isinstance(container, dict):
             continue

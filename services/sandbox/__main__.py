@@ -3,6 +3,9 @@
 ``python -m services.sandbox [--port 8899 --orders 1000 --seed 1 ...]`` serves until Ctrl-C.
 ``python -m services.sandbox push --url URL --type 53 --order-id ID`` sends one push.
 """
+# A command-line program: it prints its results for the person who ran it.
+# pylint: disable=print-used
+
 
 import argparse
 import json
@@ -127,7 +130,8 @@ def _serve(argv):
     try:
         while not stop.wait(0.5):
             pass
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # pylint: disable=except-pass
+        # Ctrl-C is the documented way to stop the sandbox.
         pass
     finally:
         sandbox.stop()

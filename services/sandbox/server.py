@@ -30,11 +30,11 @@ class _Handler(BaseHTTPRequestHandler):
     # Idle keep-alive connections are closed after this many seconds.
     timeout = 120
 
-    def setup(self):
+    def setup(self):  # pylint: disable=missing-return
         super().setup()
         self.server.track(self.connection, add=True)
 
-    def finish(self):
+    def finish(self):  # pylint: disable=missing-return
         try:
             super().finish()
         finally:
@@ -129,7 +129,8 @@ class _Server(ThreadingHTTPServer):
         for connection in connections:
             try:
                 connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
+            except OSError:  # pylint: disable=except-pass
+                # The peer already closed the connection: nothing is left to shut down.
                 pass
 
 

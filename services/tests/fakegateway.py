@@ -3,8 +3,8 @@
 It is a real HTTP server in a background thread, so the tests exercise the real transport:
 form encoding, timeouts, dropped connections, status codes and raw bodies. Each request is
 recorded with its path, headers and form fields. The gateway checks the signature of every
-request with the app secret it was given, as the platform does, and answers in the IOP error
-shape when the signature is wrong. Otherwise it answers with the next scripted
+request with the app secret it was given, as the platform does, and responds in the IOP error
+shape when the signature is wrong. Otherwise it responds with the next scripted
 :class:`Reply`, or with :attr:`FakeGateway.handler` when the script is empty.
 """
 
@@ -21,9 +21,9 @@ from services.signing import verify_signature
 
 @dataclass
 class Reply:
-    """One scripted answer: JSON (dict or list) or raw text/bytes, after ``delay`` seconds.
+    """One scripted response: JSON (dict or list) or raw text/bytes, after ``delay`` seconds.
 
-    ``drop`` closes the connection after reading the request without answering.
+    ``drop`` closes the connection after reading the request, without a response.
     """
 
     body: object = None
@@ -76,7 +76,7 @@ class FakeGateway:
 
     :param str app_key: the only app key the gateway accepts.
     :param str app_secret: secret used to check each request's signature.
-    :param bool check_signature: answer ``IncompleteSignature`` to badly signed requests.
+    :param bool check_signature: respond ``IncompleteSignature`` to badly signed requests.
     """
 
     def __init__(self, app_key='12345678', app_secret='gateway-test-secret',
@@ -112,7 +112,8 @@ class FakeGateway:
 
         self._server = ThreadingHTTPServer(('127.0.0.1', 0), Handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={'poll_interval': 0.05}, daemon=True)
         self._thread.start()
         return self
 
@@ -162,6 +163,8 @@ class FakeGateway:
                 'The request signature does not conform to platform standards'))
         else:
             reply = scripted or self.handler(request)
+            if not isinstance(reply, Reply):
+                reply = Reply(body=reply)
         self._write(http, reply)
 
     @staticmethod

@@ -1,0 +1,42 @@
+"""The README quick start: a signed call to the sandbox with a fixed access token."""
+
+import pytest
+
+from services.client import AliExpressClient, StaticTokenProvider
+from services.errors import RefreshTokenExpiredError
+from services.sandbox import Sandbox
+
+
+@pytest.fixture(scope='module')
+def sandbox():
+    with Sandbox(seed=1, orders=40) as running:
+        yield running
+
+
+def test_static_token_reads_profile_and_orders(sandbox):
+    token = sandbox.issue_tokens()['access_token']
+    client = AliExpressClient(
+        sandbox.app_key, sandbox.app_secret, gateway_url=sandbox.url,
+        token_provider=StaticTokenProvider(token),
+    )
+
+    profile = client.call('aliexpress.solution.merchant.profile.get')
+    page = client.call('aliexpress.solution.order.get',
+                       {'param0': {'current_page': 1, 'page_size': 5}})
+
+    assert profile['shop_name'] == 'Sandbox Store 1'
+    assert page['result']['total_count'] == len(sandbox.data.order_ids())
+
+
+def test_static_token_cannot_refresh(sandbox):
+    client = AliExpressClient(
+        sandbox.app_key, sandbox.app_secret, gateway_url=sandbox.url,
+        token_provider=StaticTokenProvider('expired-or-unknown-token'),
+    )
+
+    with pytest.raises(RefreshTokenExpiredError, match='authorize again'):
+        client.call('aliexpress.solution.merchant.profile.get')
+
+
+def test_static_token_hidden_from_repr():
+    assert 'secret-token' not in repr(StaticTokenProvider('secret-token'))
