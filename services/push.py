@@ -120,6 +120,10 @@ def parse_push(raw_body, *, now=None, max_age=DEFAULT_MAX_AGE,
         _check_age(sent_at, now, max_age, max_clock_skew)
 
     seller_id = envelope.get('seller_id')
+    if isinstance(seller_id, (dict, list, bool, float)):
+        raise PushMessageError(
+            f'The push seller_id is a JSON {type(seller_id).__name__}, expected a string or an '
+            'integer.', reason='invalid_seller_id')
     seller_id = None if seller_id in (None, '') else str(seller_id)
     if seller_id is None and not verification:
         raise PushMessageError('The push message has no seller_id.', reason='missing_seller_id')
@@ -154,7 +158,8 @@ def _load_envelope(raw_body):
         raw_body = raw_body.encode('utf-8')
     try:
         envelope = json.loads(raw_body)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, RecursionError) as exc:
+        # RecursionError: nesting deeper than the interpreter's recursion limit.
         raise PushMessageError(f'The push body is not valid JSON: {exc}.',
                                reason='invalid_json') from exc
     if not isinstance(envelope, dict):
@@ -171,7 +176,7 @@ def _read_data(value):
     if isinstance(value, str):
         try:
             value = json.loads(value)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             raise PushMessageError('The push data is a string that is not JSON.',
                                    reason='invalid_data') from exc
     if not isinstance(value, dict):

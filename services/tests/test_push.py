@@ -163,6 +163,11 @@ def test_data_as_json_string_decoded():
     (envelope(seller_id=None), 'missing_seller_id'),
     (envelope(data=[1, 2]), 'invalid_data'),
     (envelope(data='{oops'), 'invalid_data'),
+    (b'[' * 100_000 + b']' * 100_000, 'invalid_json'),
+    (b'{"seller_id": ' + b'9' * 5000 + b'}', 'invalid_json'),
+    (envelope(data='[' * 100_000 + ']' * 100_000), 'invalid_data'),
+    (envelope(seller_id={'id': '1234'}), 'invalid_seller_id'),
+    (envelope(seller_id=['1234']), 'invalid_seller_id'),
 ])
 def test_malformed_messages_rejected(body, reason):
     with pytest.raises(PushMessageError) as caught:
