@@ -8,7 +8,7 @@
 # Environment: ODOO_SOURCE (default /opt/odoo/19.0), ODOO_VENV (default /opt/odoo/venv),
 # PYTHON (interpreter for the pure suite's virtualenv, default python3), TEST_DB (database
 # created and dropped for the Odoo suite, default aliexpress_test).
-set -euo pipefail
+set -Eeuo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -21,8 +21,14 @@ RUN_ODOO=1
 
 ran=()
 skipped=()
+current_step=""
 
-step() { printf '\n==== %s ====\n' "$*"; }
+step() { current_step=$*; printf '\n==== %s ====\n' "$*"; }
+report_failure() {
+    printf '\nFAILED: %s\n' "$current_step" >&2
+    [ ${#ran[@]} -gt 0 ] && printf 'Suites that passed before it: %s\n' "${ran[*]}" >&2
+}
+trap 'report_failure' ERR
 
 # --- Pure-Python suite, static checks -------------------------------------------------------
 step "Python environment for the pure suite (.venv)"

@@ -67,8 +67,9 @@ RATE_LIMIT_MARGIN_SECONDS = 0.25
 class StaticTokenProvider:
     """Token provider for a fixed access token, for scripts and the sandbox quick start.
 
-    It cannot refresh: an expired token raises :class:`~.errors.RefreshTokenExpiredError`, so
-    the caller gets a new token (from the sandbox output or the seller's authorization).
+    It cannot refresh: when the platform rejects the token, the call raises
+    :class:`~.errors.AuthenticationError`, and the caller gets a new token (from the sandbox
+    output or the seller's authorization).
     """
 
     def __init__(self, access_token):
@@ -81,9 +82,9 @@ class StaticTokenProvider:
         return self._access_token
 
     def refresh_access_token(self, expired_token):
-        raise RefreshTokenExpiredError(
-            'The access token expired or was rejected and this provider cannot refresh it: '
-            'authorize again to get a new token.'
+        raise AuthenticationError(
+            'The platform rejected the access token (expired, revoked or unknown), and a fixed '
+            'token cannot be refreshed: authorize again to get a new token.'
         )
 
 

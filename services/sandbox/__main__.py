@@ -14,6 +14,8 @@ import signal
 import sys
 import threading
 
+import requests
+
 from .dataset import Dataset
 from .push import ORDER_STATUS_MESSAGE, send_push
 from .server import Sandbox
@@ -76,7 +78,14 @@ def _push_parser():
 def _push(argv):
     args = _push_parser().parse_args(argv)
     if args.data:
-        data = json.loads(args.data)
+        try:
+            data = json.loads(args.data)
+        except ValueError as exc:
+            print(f'--data is not valid JSON: {exc}.', file=sys.stderr)
+            return 2
+        if not isinstance(data, dict):
+            print('--data must be a JSON object, such as {"orderId": 1}.', file=sys.stderr)
+            return 2
     elif args.order_id is not None:
         data = {'buyerId': args.buyer_id, 'orderId': args.order_id,
                 'orderStatus': args.status}
@@ -90,6 +99,9 @@ def _push(argv):
     except ValueError as exc:
         print(exc, file=sys.stderr)
         return 2
+    except requests.RequestException as exc:
+        print(f'Sending the push to {args.url} failed: {exc}', file=sys.stderr)
+        return 1
     print(f'Sent {len(delivery.body)} bytes to {args.url}: HTTP {delivery.status_code}')
     print(f'Body: {delivery.body.decode("utf-8")}')
     if delivery.response_text:
