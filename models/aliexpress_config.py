@@ -71,7 +71,7 @@ class AliexpressConfig(models.Model):
     sequence = fields.Integer(default=10)
     active = fields.Boolean(default=True, tracking=True)
     company_id = fields.Many2one(
-        comodel_name='res.company', string="Company", required=True, index=True,
+        comodel_name='res.company', required=True, index=True,
         default=lambda self: self.env.company, tracking=True,
     )
     state = fields.Selection(
@@ -108,9 +108,9 @@ class AliexpressConfig(models.Model):
         precompute=True, required=True, tracking=True,
         help="Base URL of the API gateway, without path.",
     )
-    app_key = fields.Char(string="App Key", tracking=True, copy=False)
+    app_key = fields.Char(tracking=True, copy=False)
     app_secret = fields.Char(
-        string="App Secret", compute='_compute_app_secret', inverse='_inverse_app_secret',
+        compute='_compute_app_secret', inverse='_inverse_app_secret',
         groups='base.group_system', copy=False,
         help="Stored encrypted; only administrators can read it.",
     )
@@ -143,7 +143,7 @@ class AliexpressConfig(models.Model):
     access_token_expires_at = fields.Datetime(string="Access Token Expiry", copy=False)
     refresh_token_expires_at = fields.Datetime(string="Refresh Token Expiry", copy=False)
     seller_id = fields.Char(string="Seller ID", copy=False, tracking=True)
-    seller_account = fields.Char(string="Seller Account", copy=False)
+    seller_account = fields.Char(copy=False)
     oauth_redirect_uri = fields.Char(
         string="Callback URL", compute='_compute_oauth_redirect_uri',
         help="Enter this address as the Callback URL of the app in the AliExpress App Console.",
@@ -169,7 +169,7 @@ class AliexpressConfig(models.Model):
     )
     ship_to_region_ids = fields.Many2many(
         comodel_name='aliexpress.region', string="Ship-to Regions",
-        default=_default_ship_to_regions,
+        default=lambda self: self._default_ship_to_regions(),
         help="Regions the store sells to. An order whose destination is in one of these "
              "regions is fulfilled by the region's warehouse.",
     )
@@ -197,7 +197,7 @@ class AliexpressConfig(models.Model):
              "here, with an overlap.",
     )
     daily_call_budget = fields.Integer(
-        string="Daily Call Budget", required=True, default=5000,
+        required=True, default=5000,
         help="API calls the app may make per day; the count restarts at 00:00 in China "
              "(GMT+8). Test apps get 5000.",
     )
@@ -531,7 +531,9 @@ class AliexpressConfig(models.Model):
         for config in self:
             config._set_secret('access_token', False)
             config._set_secret('refresh_token', False)
-        super().write({
+        # write() clears tokens only when app_key, gateway_url or environment change, so this
+        # call does not recurse.
+        self.write({
             'access_token_expires_at': False,
             'refresh_token_expires_at': False,
             'state': 'draft',
@@ -548,7 +550,9 @@ class AliexpressConfig(models.Model):
         :return: the number of stores encrypted again.
         :rtype: int
         """
-        configs_sudo = self.sudo().with_context(active_test=False).search([])
+        config_model_sudo = self.sudo().with_context(active_test=False)
+        # Rotation must reach every store, archived ones too, and there is one row per store.
+        configs_sudo = config_model_sudo.search([])  # pylint: disable=no-search-all
         dbname = self.env.cr.dbname
         done = 0
         for config_sudo in configs_sudo:

@@ -87,7 +87,9 @@ def _read_or_create_key_file(dbname, create):
             try:
                 descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             except FileExistsError:
-                pass
+                # Another worker created the file first, so its key is read below.
+                _logger.debug('Another process created the AliExpress secret key file %s first.',
+                              path)
             else:
                 with os.fdopen(descriptor, 'wb') as key_file:
                     key_file.write(key)

@@ -34,18 +34,18 @@ class AliexpressLocation(models.Model):
         selection=LOCATION_TYPES, string="Type", required=True, default='bonded',
     )
     region_id = fields.Many2one(
-        comodel_name='aliexpress.region', string="Region", required=True, ondelete='restrict',
+        comodel_name='aliexpress.region', required=True, ondelete='restrict',
     )
     country_id = fields.Many2one(
-        comodel_name='res.country', string="Country",
+        comodel_name='res.country',
         help="Country where the location is.",
     )
     company_id = fields.Many2one(
-        comodel_name='res.company', string="Company", index=True,
+        comodel_name='res.company', index=True,
         help="Leave empty to share the location with every company.",
     )
     warehouse_id = fields.Many2one(
-        comodel_name='stock.warehouse', string="Warehouse", company_dependent=True,
+        comodel_name='stock.warehouse', company_dependent=True,
         domain="[('company_id', '=', allowed_company_ids[0])]",
         help="Warehouse of the current company that ships the orders of this location.",
     )

@@ -53,7 +53,7 @@ class AliExpressQueue(models.Model):
         index=True, readonly=True)
     company_id = fields.Many2one(related='config_id.company_id', store=True, index=True)
     job_type = fields.Char(
-        string="Job Type", required=True, index=True, readonly=True,
+        required=True, index=True, readonly=True,
         help="Name of the work to do; the queue runs the handler registered under this name.")
     args = fields.Json(string="Arguments", readonly=True)
     state = fields.Selection(
@@ -67,25 +67,25 @@ class AliExpressQueue(models.Model):
         ],
         required=True, default='pending', index=True, readonly=True)
     priority = fields.Integer(
-        string="Priority", default=10, readonly=True,
+        default=10, readonly=True,
         help="Jobs with a lower number run first among the jobs that are due.")
     attempts = fields.Integer(
         string="Failed Attempts", default=0, readonly=True,
         help="Runs that ended in a temporary failure. Rate-limit delays are not counted.")
     max_attempts = fields.Integer(
-        string="Max Attempts", default=DEFAULT_MAX_ATTEMPTS, readonly=True,
+        default=DEFAULT_MAX_ATTEMPTS, readonly=True,
         help="The job fails for good after this many failed runs.")
     next_try_at = fields.Datetime(
         string="Next Try", required=True, default=fields.Datetime.now, readonly=True)
     started_at = fields.Datetime(string="Started", readonly=True)
     done_at = fields.Datetime(string="Finished", readonly=True)
-    last_error = fields.Text(string="Last Error", readonly=True)
+    last_error = fields.Text(readonly=True)
     identity_key = fields.Char(
-        string="Identity Key", readonly=True,
+        readonly=True,
         help="Jobs of one store with the same key are queued once while pending or running.")
-    result = fields.Json(string="Result", readonly=True)
+    result = fields.Json(readonly=True)
     sync_log_ids = fields.One2many(
-        string="Sync Log", comodel_name='aliexpress.sync_log', inverse_name='job_id',
+        comodel_name='aliexpress.sync_log', inverse_name='job_id',
         readonly=True)
     sync_log_count = fields.Integer(string="Calls", compute='_compute_sync_log_count')
 

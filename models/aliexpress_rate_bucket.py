@@ -94,7 +94,7 @@ class AliExpressRateBucket(models.Model):
         string="Bucket", required=True, readonly=True,
         help="daily:<app key> counts the calls of an app per GMT+8 day; "
              "window:<store id>:<API method> holds the recent call times of one method.")
-    state = fields.Json(string="State", readonly=True)
+    state = fields.Json(readonly=True)
     updated_at = fields.Datetime(string="Updated", readonly=True)
 
     _key_uniq = models.Constraint('UNIQUE (key)', "A rate limit bucket with this key exists.")

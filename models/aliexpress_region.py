@@ -29,7 +29,7 @@ class AliexpressRegion(models.Model):
     sequence = fields.Integer(default=10)
     active = fields.Boolean(default=True)
     currency_id = fields.Many2one(
-        comodel_name='res.currency', string="Currency", required=True,
+        comodel_name='res.currency', required=True,
         help="Currency of the prices and of the sale orders of this region.",
     )
     country_ids = fields.Many2many(
@@ -38,7 +38,7 @@ class AliexpressRegion(models.Model):
              "shipped to one of them is routed here when the store ships to this region.",
     )
     country_codes = fields.Char(
-        string="Country Codes", compute='_compute_country_codes',
+        compute='_compute_country_codes',
         help="ISO 3166-1 alpha-2 codes of the countries of the region.",
     )
     warehouse_id = fields.Many2one(
@@ -48,7 +48,7 @@ class AliexpressRegion(models.Model):
              "AliExpress location of the region names one.",
     )
     pricelist_id = fields.Many2one(
-        comodel_name='product.pricelist', string="Pricelist", company_dependent=True,
+        comodel_name='product.pricelist', company_dependent=True,
         domain="[('company_id', 'in', (False, allowed_company_ids[0]))]",
         help="Pricelist of the sale orders of this region in the current company.",
     )

@@ -62,35 +62,31 @@ class AliExpressSyncLog(models.Model):
     config_id = fields.Many2one(
         string="Store", comodel_name='aliexpress.config', ondelete='cascade', index=True,
         readonly=True)
-    company_id = fields.Many2one(
-        string="Company", comodel_name='res.company', index=True, readonly=True)
+    company_id = fields.Many2one(comodel_name='res.company', index=True, readonly=True)
     kind = fields.Selection(
-        string="Kind",
         selection=[('call', "API Call"), ('event', "Event")],
         required=True, default='call', readonly=True)
     level = fields.Selection(
-        string="Level",
         selection=[('info', "Info"), ('warning', "Warning"), ('error', "Error")],
         required=True, default='info', readonly=True)
     api_method = fields.Char(string="API Method", index=True, readonly=True)
     duration_ms = fields.Float(string="Duration (ms)", digits=(16, 1), readonly=True)
     outcome = fields.Selection(
-        string="Outcome", selection=[('ok', "OK"), ('error', "Error")], index=True,
-        readonly=True)
+        selection=[('ok', "OK"), ('error', "Error")], index=True, readonly=True)
     error_code = fields.Char(
-        string="Error Code", readonly=True,
+        readonly=True,
         help="The platform's error code, or the error class when the platform sent none.")
-    error_class = fields.Char(string="Error Class", readonly=True)
+    error_class = fields.Char(readonly=True)
     http_status = fields.Integer(string="HTTP Status", readonly=True)
     request_id = fields.Char(
         string="Request ID", readonly=True,
         help="The platform's request id, to quote in a support ticket.")
     attempt = fields.Integer(
-        string="Attempt", readonly=True,
+        readonly=True,
         help="Number of the HTTP attempt within one client call, starting at 1.")
-    message = fields.Text(string="Message", readonly=True)
+    message = fields.Text(readonly=True)
     job_id = fields.Many2one(
-        string="Job", comodel_name='aliexpress.queue', ondelete='set null', index='btree_not_null',
+        comodel_name='aliexpress.queue', ondelete='set null', index='btree_not_null',
         readonly=True)
 
     _create_date_idx = models.Index('(create_date)')

@@ -34,7 +34,7 @@ class AliexpressOnboardingWizard(models.TransientModel):
         comodel_name='aliexpress.config', string="Store", ondelete='cascade', readonly=True,
     )
     company_id = fields.Many2one(
-        comodel_name='res.company', string="Company", required=True,
+        comodel_name='res.company', required=True,
         default=lambda self: self.env.company,
         domain=lambda self: [('id', 'in', self.env.user.company_ids.ids)],
     )
@@ -53,9 +53,9 @@ class AliexpressOnboardingWizard(models.TransientModel):
         string="Gateway URL", compute='_compute_gateway_url', store=True, readonly=False,
         precompute=True,
     )
-    app_key = fields.Char(string="App Key")
+    app_key = fields.Char()
     app_secret = fields.Char(
-        string="App Secret", compute='_compute_app_secret', inverse='_inverse_app_secret',
+        compute='_compute_app_secret', inverse='_inverse_app_secret',
         help="Leave empty to keep the secret already stored on the store.",
     )
     app_secret_encrypted = fields.Char(copy=False)
