@@ -24,7 +24,6 @@ and read again if the check now fails, and so on down the list.
 import logging
 import math
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from .errors import (
     AuthenticationError,
@@ -34,12 +33,11 @@ from .errors import (
     ResponseFormatError,
     TransientError,
 )
+from .timeutil import format_pacific_datetime
 
 _logger = logging.getLogger(__name__)
 
 ORDER_LIST_METHOD = 'aliexpress.solution.order.get'
-PACIFIC = ZoneInfo('America/Los_Angeles')
-PACIFIC_FORMAT = '%Y-%m-%d %H:%M:%S'
 DEFAULT_PAGE_SIZE = 50
 DEFAULT_MAX_PASSES = 5
 DEFAULT_PAGE_REREADS = 4
@@ -71,10 +69,7 @@ def format_pacific(value):
     if isinstance(value, str):
         return value
     if isinstance(value, datetime):
-        if value.tzinfo is None:
-            raise ValueError(
-                f'Naive datetime {value!r} for an order query: pass an aware datetime.')
-        return value.astimezone(PACIFIC).strftime(PACIFIC_FORMAT)
+        return format_pacific_datetime(value)
     raise ValueError(f'Unsupported order query bound {value!r}: expected a datetime or string.')
 
 

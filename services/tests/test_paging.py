@@ -95,7 +95,7 @@ def test_format_pacific_handles_dst():
     assert format_pacific(datetime(2024, 7, 1, 7, 0, tzinfo=UTC)) == '2024-07-01 00:00:00'
     assert format_pacific(datetime(2024, 1, 1, 8, 0, tzinfo=UTC)) == '2024-01-01 00:00:00'
     assert format_pacific('2024-01-01 00:00:00') == '2024-01-01 00:00:00'
-    with pytest.raises(ValueError, match='Naive'):
+    with pytest.raises(ValueError, match='naive datetime'):
         format_pacific(datetime(2024, 1, 1))
 
 
