@@ -53,7 +53,7 @@ ran+=("pylint-odoo")
 if [ "$RUN_ODOO" = 1 ] && [ -x "$ODOO_SOURCE/odoo-bin" ]; then
     step "Odoo suite: install on a new database and run the post_install tests"
     [ -x "$ODOO_VENV/bin/python" ] || { echo "Odoo source found but no virtualenv at $ODOO_VENV:" \
-        "run .ci/run or see README.md (Odoo set-up)." >&2; exit 1; }
+        "run scripts/odoo-venv.sh (see \"Install in Odoo\" in README.md)." >&2; exit 1; }
     addons_dir=$(mktemp -d)
     trap 'rm -rf "$addons_dir"' EXIT
     ln -s "$ROOT" "$addons_dir/aliexpress_store_management"
