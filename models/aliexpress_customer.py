@@ -33,7 +33,7 @@ class AliExpressCustomer(models.Model):
         string="Contact", comodel_name='res.partner', ondelete='restrict', index='btree_not_null',
         help="The contact used on every sale order of this buyer in this store.",
     )
-    country_id = fields.Many2one(string="Country", comodel_name='res.country')
+    country_id = fields.Many2one(comodel_name='res.country')
     buyer_payload = fields.Json(
         string="Buyer Data (as received)", readonly=True,
         help="The buyer and address blocks of the latest order detail, masked by the platform "
@@ -42,7 +42,7 @@ class AliExpressCustomer(models.Model):
     order_ids = fields.One2many(
         string="Orders", comodel_name='aliexpress.order', inverse_name='customer_id',
     )
-    order_count = fields.Integer(string="Order Count", compute='_compute_order_count')
+    order_count = fields.Integer(compute='_compute_order_count')
     first_order_at = fields.Datetime(string="First Order", readonly=True)
     last_order_at = fields.Datetime(string="Last Order", readonly=True)
 

@@ -73,20 +73,20 @@ class AliExpressOrder(models.Model):
 
     # --- statuses, verbatim and condensed ---
     state = fields.Selection(
-        string="State", selection=ORDER_STATES, default='placed', required=True, index=True,
+        selection=ORDER_STATES, default='placed', required=True, index=True,
         tracking=True, readonly=True,
     )
     platform_status = fields.Char(
         string="AliExpress Status", readonly=True, index=True, tracking=True,
         help="The order status exactly as the platform reports it (order_status).",
     )
-    fund_status = fields.Char(string="Fund Status", readonly=True)
-    logistics_status = fields.Char(string="Logistics Status", readonly=True)
+    fund_status = fields.Char(readonly=True)
+    logistics_status = fields.Char(readonly=True)
     issue_status = fields.Char(string="Dispute Status", readonly=True)
-    frozen_status = fields.Char(string="Frozen Status", readonly=True)
-    end_reason = fields.Char(string="End Reason", readonly=True)
+    frozen_status = fields.Char(readonly=True)
+    end_reason = fields.Char(readonly=True)
     status_history = fields.Json(
-        string="Status History", readonly=True,
+        readonly=True,
         help="Every distinct platform status seen for this order, oldest first, with the "
              "platform's modification time of the update that brought it.",
     )
@@ -104,7 +104,7 @@ class AliExpressOrder(models.Model):
 
     # --- money, in the order's currency ---
     currency_id = fields.Many2one(
-        string="Currency", comodel_name='res.currency', required=True, readonly=True,
+        comodel_name='res.currency', required=True, readonly=True,
     )
     amount_total = fields.Monetary(
         string="Paid Amount", readonly=True, help="What the buyer paid (pay_amount).",
@@ -114,7 +114,7 @@ class AliExpressOrder(models.Model):
     amount_discount = fields.Monetary(string="Discount", readonly=True)
     escrow_fee = fields.Monetary(string="Commission", readonly=True)
     total_difference = fields.Monetary(
-        string="Total Difference", readonly=True,
+        readonly=True,
         help="Paid amount minus the total of the sale order built from the lines. A difference "
              "within the store's tolerance is booked on an adjustment line; a larger one puts "
              "the order up for review.",
@@ -122,12 +122,12 @@ class AliExpressOrder(models.Model):
 
     # --- buyer and shipping ---
     customer_id = fields.Many2one(
-        string="Customer", comodel_name='aliexpress.customer', readonly=True, index=True,
+        comodel_name='aliexpress.customer', readonly=True, index=True,
         ondelete='restrict',
     )
     partner_id = fields.Many2one(related='customer_id.partner_id', string="Contact")
     buyer_login_id = fields.Char(string="Buyer ID", readonly=True)
-    buyer_name = fields.Char(string="Buyer Name", readonly=True)
+    buyer_name = fields.Char(readonly=True)
     ship_country_id = fields.Many2one(string="Ship-to Country", comodel_name='res.country',
                                       readonly=True)
     ship_country_code = fields.Char(
@@ -135,18 +135,18 @@ class AliExpressOrder(models.Model):
         help="ISO 3166-1 alpha-2 code of the destination country.",
     )
     tracking_number = fields.Char(
-        string="Tracking Number", readonly=True, index='btree_not_null',
+        readonly=True, index='btree_not_null',
         help="The Cainiao (or carrier) tracking number of the first declared shipment.",
     )
     logistics_service = fields.Char(string="Shipping Service", readonly=True)
     is_choice = fields.Boolean(string="Choice Order", readonly=True)
 
     # --- routing and Odoo documents ---
-    region_id = fields.Many2one(string="Region", comodel_name='aliexpress.region',
+    region_id = fields.Many2one(comodel_name='aliexpress.region',
                                 readonly=True, index=True)
     warehouse_id = fields.Many2one(related='sale_order_id.warehouse_id', string="Warehouse")
     sale_order_id = fields.Many2one(
-        string="Sale Order", comodel_name='sale.order', readonly=True, copy=False,
+        comodel_name='sale.order', readonly=True, copy=False,
         index='btree_not_null', ondelete='set null',
     )
     sale_state = fields.Selection(related='sale_order_id.state', string="Sale Order Status")
@@ -154,7 +154,7 @@ class AliExpressOrder(models.Model):
         string="Lines", comodel_name='aliexpress.order.line', inverse_name='order_id',
         readonly=True,
     )
-    line_count = fields.Integer(string="Line Count", readonly=True)
+    line_count = fields.Integer(readonly=True)
     auto_workflow_ids = fields.One2many(
         string="Workflow Log", comodel_name='aliexpress.auto.workflow', inverse_name='order_id',
         readonly=True,
@@ -162,13 +162,13 @@ class AliExpressOrder(models.Model):
 
     # --- review ---
     needs_review = fields.Boolean(
-        string="Needs Review", readonly=True, index=True, tracking=True,
+        readonly=True, index=True, tracking=True,
         help="Set when a line matched no product or the totals disagree beyond the tolerance. "
              "The automatic workflow skips the order until it is marked as reviewed.",
     )
-    review_reason = fields.Text(string="Review Reason", readonly=True)
+    review_reason = fields.Text(readonly=True)
     reviewed_reason = fields.Text(
-        string="Reviewed Reason", readonly=True, copy=False,
+        readonly=True, copy=False,
         help="The review reason a person accepted with Mark as Reviewed; the same reason does "
              "not flag the order again on later imports.",
     )
@@ -270,7 +270,7 @@ class AliExpressOrderLine(models.Model):
     )
 
     order_id = fields.Many2one(
-        string="Order", comodel_name='aliexpress.order', required=True, ondelete='cascade',
+        comodel_name='aliexpress.order', required=True, ondelete='cascade',
         index=True,
     )
     company_id = fields.Many2one(related='order_id.company_id', store=True)
@@ -279,7 +279,7 @@ class AliExpressOrderLine(models.Model):
     aliexpress_product_id = fields.Char(string="AliExpress Product ID", readonly=True)
     sku_code = fields.Char(string="SKU Code", readonly=True, index='btree_not_null')
     name = fields.Char(string="Description", readonly=True)
-    quantity = fields.Float(string="Quantity", readonly=True, digits='Product Unit')
+    quantity = fields.Float(readonly=True, digits='Product Unit')
     currency_id = fields.Many2one(related='order_id.currency_id')
     price_unit = fields.Monetary(string="Unit Price", readonly=True)
     price_total = fields.Monetary(string="Total", readonly=True)
@@ -287,14 +287,14 @@ class AliExpressOrderLine(models.Model):
     logistics_service = fields.Char(string="Shipping Service", readonly=True)
     affiliate_fee_rate = fields.Float(string="Affiliate Rate", readonly=True, digits=(6, 4))
     escrow_fee_rate = fields.Float(string="Commission Rate", readonly=True, digits=(6, 4))
-    product_id = fields.Many2one(string="Product", comodel_name='product.product', readonly=True)
+    product_id = fields.Many2one(comodel_name='product.product', readonly=True)
     match_method = fields.Selection(
         string="Matched By",
         selection=[('sku', "SKU code"), ('gtin', "GTIN"), ('none', "Not matched")],
         readonly=True,
     )
     needs_review = fields.Boolean(
-        string="Needs Review", readonly=True,
+        readonly=True,
         help="No product matched the SKU code or the GTIN: the sale order carries a placeholder "
              "product on this line.",
     )

@@ -165,7 +165,8 @@ class AliExpressConfig(models.Model):
     def _cron_schedule_order_import(self):
         """Queue an order import for every authorized store whose import interval has passed."""
         now = fields.Datetime.now()
-        stores = self.search([]).filtered('has_access_token')
+        # One row per store, and every active store must be considered.
+        stores = self.search([]).filtered('has_access_token')  # pylint: disable=no-search-all
         for store in stores:
             interval = SYNC_INTERVALS.get(store.order_sync_interval, SYNC_INTERVALS['30min'])
             last = store.order_import_requested_at

@@ -69,11 +69,11 @@ class AliExpressWorkflow(models.Model):
     _description = "AliExpress Automatic Workflow"
     _order = 'sequence, id'
 
-    name = fields.Char(string="Name", required=True, translate=True)
+    name = fields.Char(required=True, translate=True)
     active = fields.Boolean(default=True)
     sequence = fields.Integer(default=10)
     company_id = fields.Many2one(
-        string="Company", comodel_name='res.company', required=True, index=True,
+        comodel_name='res.company', required=True, index=True,
         default=lambda self: self.env.company,
     )
     config_id = fields.Many2one(
@@ -82,7 +82,7 @@ class AliExpressWorkflow(models.Model):
         help="Leave empty to apply to every store of the company.",
     )
     region_id = fields.Many2one(
-        string="Region", comodel_name='aliexpress.region', ondelete='cascade', index=True,
+        comodel_name='aliexpress.region', ondelete='cascade', index=True,
         help="Leave empty to apply to orders of every region.",
     )
     confirm_status_ids = fields.Many2many(
@@ -293,19 +293,19 @@ class AliExpressAutoWorkflow(models.Model):
     _order = 'id desc'
 
     order_id = fields.Many2one(
-        string="Order", comodel_name='aliexpress.order', required=True, ondelete='cascade',
+        comodel_name='aliexpress.order', required=True, ondelete='cascade',
         index=True,
     )
     company_id = fields.Many2one(related='order_id.company_id', store=True, index=True)
-    workflow_id = fields.Many2one(string="Workflow", comodel_name='aliexpress.workflow',
+    workflow_id = fields.Many2one(comodel_name='aliexpress.workflow',
                                   ondelete='set null')
-    step = fields.Selection(string="Step", selection=WORKFLOW_STEPS, required=True)
+    step = fields.Selection(selection=WORKFLOW_STEPS, required=True)
     state = fields.Selection(
         string="Result", required=True,
         selection=[('done', "Done"), ('skipped', "Skipped"), ('failed', "Failed")],
     )
     platform_status = fields.Char(string="AliExpress Status")
-    message = fields.Text(string="Message")
+    message = fields.Text()
 
     @api.model
     def _record(self, order, workflow, step, state, message):

@@ -58,7 +58,7 @@ class AliexpressInitialImportWizard(models.TransientModel):
     job_pending_count = fields.Integer(string="Jobs Waiting", compute='_compute_progress')
     job_failed_count = fields.Integer(string="Jobs Failed", compute='_compute_progress')
     imported_order_count = fields.Integer(string="Orders Imported", compute='_compute_progress')
-    progress = fields.Float(string="Progress", compute='_compute_progress')
+    progress = fields.Float(compute='_compute_progress')
 
     recover_order_ref = fields.Char(
         string="AliExpress Order ID",
