@@ -50,7 +50,7 @@ mapfile -t py_dirs < <(ls -d models wizards controllers tests services __manifes
 ran+=("pylint-odoo")
 
 # --- Odoo suite --------------------------------------------------------------------------------
-if [ "$RUN_ODOO" = 1 ] && [ -x "$ODOO_SOURCE/odoo-bin" ]; then
+if [ "$RUN_ODOO" = 1 ] && [ -f "$ODOO_SOURCE/odoo-bin" ]; then
     step "Odoo suite: install on a new database and run the post_install tests"
     [ -x "$ODOO_VENV/bin/python" ] || { echo "Odoo source found but no virtualenv at $ODOO_VENV:" \
         "run scripts/odoo-venv.sh (see \"Install in Odoo\" in README.md)." >&2; exit 1; }
