@@ -62,15 +62,16 @@ class PostgresLimiterStore:
 
 @contextmanager
 def _locked_row(cr, bucket_key):
+    # One statement creates the row if needed, locks it and returns its state: the no-op
+    # DO UPDATE takes the row lock that a plain DO NOTHING would not, so no SELECT ... FOR
+    # UPDATE round trip is needed. The lock is held until the cursor commits.
     cr.execute(SQL(
         """INSERT INTO aliexpress_rate_bucket (key, state, updated_at, create_date, write_date)
            VALUES (%s, '{}'::jsonb, NOW() AT TIME ZONE 'UTC', NOW() AT TIME ZONE 'UTC',
                    NOW() AT TIME ZONE 'UTC')
-           ON CONFLICT (key) DO NOTHING""",
+           ON CONFLICT (key) DO UPDATE SET key = EXCLUDED.key
+           RETURNING state""",
         bucket_key,
-    ))
-    cr.execute(SQL(
-        "SELECT state FROM aliexpress_rate_bucket WHERE key = %s FOR NO KEY UPDATE", bucket_key,
     ))
     row = cr.fetchone()
     state = dict(row[0] or {}) if row else {}
