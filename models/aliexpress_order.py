@@ -14,13 +14,13 @@ STATUS_STATES = {
     'WAIT_BUYER_ACCEPT_GOODS': 'shipped',
     'FUND_PROCESSING': 'shipped',
     'PAYMENT_PROCESSING': 'shipped',
-    'WAIT_SELLER_EXAMINE_MONEY': 'shipped',
     'FINISH': 'finished',
     'ARCHIVE': 'finished',
 }
-# Statuses whose state depends on how far the order had gone: a cancel request or a dispute
-# can come before or after shipping, and before or after payment.
-IN_BETWEEN_STATUSES = ('IN_CANCEL', 'IN_ISSUE', 'IN_FROZEN')
+# Statuses whose state depends on how far the order had gone: a cancel request, a dispute or
+# the seller's check of the paid amount (WAIT_SELLER_EXAMINE_MONEY, fund status
+# WAIT_SELLER_CHECK) can come before or after shipping, and before or after payment.
+IN_BETWEEN_STATUSES = ('IN_CANCEL', 'IN_ISSUE', 'IN_FROZEN', 'WAIT_SELLER_EXAMINE_MONEY')
 SHIPPED_LOGISTICS_STATUSES = ('SELLER_SEND_GOODS', 'BUYER_ACCEPT_GOODS')
 UNPAID_FUND_STATUSES = ('NOT_PAY',)
 # Words of a closed order's end reason that mean it was cancelled. The platform does not

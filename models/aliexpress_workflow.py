@@ -18,12 +18,12 @@ WORKFLOW_STEPS = [
 # once the buyer confirmed receipt and the funds are on their way.
 DEFAULT_CONFIRM_STATUSES = (
     'WAIT_SELLER_SEND_GOODS', 'SELLER_PART_SEND_GOODS', 'WAIT_BUYER_ACCEPT_GOODS',
-    'FUND_PROCESSING', 'WAIT_SELLER_EXAMINE_MONEY', 'FINISH',
+    'FUND_PROCESSING', 'FINISH',
 )
-DEFAULT_DELIVER_STATUSES = (
-    'WAIT_BUYER_ACCEPT_GOODS', 'FUND_PROCESSING', 'WAIT_SELLER_EXAMINE_MONEY', 'FINISH',
-)
-DEFAULT_INVOICE_STATUSES = ('FUND_PROCESSING', 'WAIT_SELLER_EXAMINE_MONEY', 'FINISH')
+# WAIT_SELLER_EXAMINE_MONEY is in no default list: the seller has yet to check the paid amount,
+# so nothing should be confirmed, delivered or invoiced on it without a deliberate choice.
+DEFAULT_DELIVER_STATUSES = ('WAIT_BUYER_ACCEPT_GOODS', 'FUND_PROCESSING', 'FINISH')
+DEFAULT_INVOICE_STATUSES = ('FUND_PROCESSING', 'FINISH')
 
 
 class AliExpressOrderStatus(models.Model):
