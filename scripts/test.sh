@@ -91,12 +91,16 @@ if [ "$RUN_ODOO" = 1 ] && [ -f "$ODOO_SOURCE/odoo-bin" ]; then
         echo "Odoo suite FAILED: no test ran." >&2
         exit 1
     fi
-    ran+=("odoo (aliexpress_store_management: ${summary##*: })")
+    ran+=("odoo (aliexpress_store_management: ${summary##*odoo.tests.result: })")
 else
     skipped+=("odoo (no Odoo 19 source at $ODOO_SOURCE, or --no-odoo)")
 fi
 
 step "Summary"
-printf 'Suites run:     %s\n' "${ran[@]}"
-[ ${#skipped[@]} -gt 0 ] && printf 'Suites skipped: %s\n' "${skipped[@]}"
+echo "Suites run:"
+printf '  - %s\n' "${ran[@]}"
+if [ ${#skipped[@]} -gt 0 ]; then
+    echo "Suites skipped:"
+    printf '  - %s\n' "${skipped[@]}"
+fi
 echo "All suites that ran passed."
