@@ -111,10 +111,10 @@ class AliexpressConfig(models.Model):
     app_key = fields.Char(tracking=True, copy=False)
     app_secret = fields.Char(
         compute='_compute_app_secret', inverse='_inverse_app_secret',
-        groups='base.group_system', copy=False,
+        groups='base.group_system', copy=False, exportable=False,
         help="Stored encrypted; only administrators can read it.",
     )
-    app_secret_encrypted = fields.Char(groups='base.group_system', copy=False)
+    app_secret_encrypted = fields.Char(groups='base.group_system', copy=False, exportable=False)
     has_app_secret = fields.Boolean(
         string="App Secret Set", compute='_compute_has_secrets',
     )
@@ -131,14 +131,14 @@ class AliexpressConfig(models.Model):
     # Authorization
     access_token = fields.Char(
         compute='_compute_access_token', inverse='_inverse_access_token',
-        groups='base.group_system', copy=False,
+        groups='base.group_system', copy=False, exportable=False,
     )
-    access_token_encrypted = fields.Char(groups='base.group_system', copy=False)
+    access_token_encrypted = fields.Char(groups='base.group_system', copy=False, exportable=False)
     refresh_token = fields.Char(
         compute='_compute_refresh_token', inverse='_inverse_refresh_token',
-        groups='base.group_system', copy=False,
+        groups='base.group_system', copy=False, exportable=False,
     )
-    refresh_token_encrypted = fields.Char(groups='base.group_system', copy=False)
+    refresh_token_encrypted = fields.Char(groups='base.group_system', copy=False, exportable=False)
     has_access_token = fields.Boolean(string="Authorized", compute='_compute_has_secrets')
     access_token_expires_at = fields.Datetime(string="Access Token Expiry", copy=False)
     refresh_token_expires_at = fields.Datetime(string="Refresh Token Expiry", copy=False)

@@ -159,6 +159,13 @@ class TestSecrets(AliExpressTestCommon):
             self.assertNotIn(secret, row)
         self.assertEqual(self.store._get_secret('app_secret'), self.sandbox.app_secret)
 
+    def test_secrets_not_exportable(self):
+        fields_info = self.env['aliexpress.config'].fields_get(attributes=['exportable'])
+        for name in ('app_secret', 'access_token', 'refresh_token', 'app_secret_encrypted',
+                     'access_token_encrypted', 'refresh_token_encrypted'):
+            with self.subTest(field=name):
+                self.assertFalse(fields_info[name]['exportable'])
+
     def test_secrets_not_copied(self):
         copy = self.store.copy()
         self.assertFalse(copy.has_app_secret)
