@@ -154,27 +154,31 @@ class AliexpressRegion(models.Model):
     def _aliexpress_get_ship_from(self, config):
         """Return the fulfilment channel and ship-from country code of this region's orders.
 
-        Cross-border orders leave from the store's ship-from country: China is the
-        ``cn_origin`` channel, any other country the seller's ``local_stock``. EU orders leave
-        from the country of the region's EU location when one of the store's company has a
-        country.
+        A region names where an order goes, not where its goods are, so the channel follows
+        the store's ship-from country. Choice orders leave from a Choice hub. A store that ships
+        from China (or names no country) sends ``cn_origin`` parcels to every region. A store
+        whose ship-from country belongs to the US, EU or RU region ships that region's orders
+        from its bonded warehouse there (for the EU, the country of the region's location when
+        it has one). Any other store ships from its ``local_stock``.
 
         Note: self.ensure_one()
 
         :rtype: tuple[str, str | None]
         """
         self.ensure_one()
-        if self.code in REGION_CHANNELS:
-            ship_from_country = None
+        if self.code == 'choice':
+            return REGION_CHANNELS['choice'], None
+        origin = config.ship_from_country_id.code
+        if not origin or origin == 'CN':
+            return 'cn_origin', None
+        if self.code in REGION_CHANNELS and origin in self.country_ids.mapped('code'):
+            ship_from_country = origin
             if self.code == 'eu':
                 locations = self.location_ids.filtered(
                     lambda loc: loc.country_id
                     and (not loc.company_id or loc.company_id == config.company_id))
-                ship_from_country = locations[:1].country_id.code or None
+                ship_from_country = locations[:1].country_id.code or origin
             return REGION_CHANNELS[self.code], ship_from_country
-        origin = config.ship_from_country_id.code
-        if not origin or origin == 'CN':
-            return 'cn_origin', None
         return 'local_stock', origin
 
     @api.model

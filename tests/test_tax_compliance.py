@@ -371,6 +371,15 @@ class TestOrderTaxDecision(AliExpressTestCommon):
         self.assertEqual(order.tax_scheme, 'eu_import')
         self.assertIn("exceeds 150", order.tax_reason)
 
+    def test_cn_store_eu_region_still_import(self):
+        # Shipping to the EU region does not put a Chinese store's goods in an EU warehouse.
+        eu_region = self.env.ref('aliexpress_store_management.aliexpress_region_eu')
+        self.store.ship_to_region_ids |= eu_region
+        order = self._import(country='FR', amount=180.0, currency='EUR')
+        self.assertEqual(order.region_id.code, 'eu')
+        self.assertEqual(order.tax_scheme, 'eu_import')
+        self._assert_position(order, 'out_of_scope_import')
+
     def test_eu_duty_depends_on_order_date(self):
         order = self._import(country='DE', amount=120.0, currency='EUR',
                              paid_at='2026-06-15 10:00:00')
