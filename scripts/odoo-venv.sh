@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Create or complete the Odoo 19 virtualenv at $ODOO_VENV from the Odoo source's own pins.
 #
-# Odoo's requirements.txt pins, for Python 3.12, versions that install as wheels; psycopg2 is
-# swapped for psycopg2-binary (no libpq headers needed) and python-ldap is left out (the addon
-# does not use LDAP). The addon's own dependencies and the browser-test client come on top.
+# Odoo's requirements.txt pins, for Python 3.12, versions that install as wheels. psycopg2 is
+# swapped for psycopg2-binary, which needs no libpq headers. python-ldap is left out because the
+# addon does not use LDAP. The addon's own dependencies and the browser-test client come on top.
 set -euo pipefail
 ODOO_SOURCE=${ODOO_SOURCE:-/opt/odoo/19.0}
 ODOO_VENV=${ODOO_VENV:-/opt/odoo/venv}

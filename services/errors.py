@@ -1,6 +1,6 @@
 """One exception family for every failure of a call to the AliExpress Open Platform.
 
-The class says what the caller should do next:
+The class tells the caller what to do next:
 
 * :class:`RateLimitError`: wait ``retry_after`` seconds, then send the same call again.
 * :class:`TransientError`: retry with backoff (``ISP``/``SYSTEM`` faults, HTTP 5xx, network).

@@ -7,9 +7,8 @@ separators and no URL-encoding. The digests differ:
 * TOP ``md5``: ``MD5(secret + canonical + secret)``
 * TOP ``hmac``: ``HMAC-MD5(secret, canonical)``
 * TOP ``hmac-sha256``: ``HMAC-SHA256(secret, canonical)``
-* IOP ``sha256``: ``HMAC-SHA256(secret, api_path + canonical)``, where the API path prefix is
-  used only for path-named system APIs such as ``/auth/token/create``; dotted business method
-  names are not prefixed.
+* IOP ``sha256``: ``HMAC-SHA256(secret, api_path + canonical)``. Only path-named system APIs
+  such as ``/auth/token/create`` get the path prefix. Dotted business method names do not.
 
 All digests are upper-case hex of the UTF-8 bytes.
 """
@@ -31,8 +30,8 @@ SIGN_METHODS = (
 def serialize_value(value):
     """Return the wire form of one parameter value, which is also the form that is signed.
 
-    Booleans become ``true``/``false``; numbers keep their digits, so ``0`` is sent as ``0``;
-    dicts and lists become compact JSON, which must be the exact text put on the wire.
+    Booleans become ``true``/``false``. Numbers keep their digits, so ``0`` is sent as ``0``.
+    Dicts and lists become compact JSON, and that exact text is both sent and signed.
 
     :param value: a str, bool, int, Decimal, float, dict or list; ``None`` is not allowed
         because unset parameters are not sent at all.
