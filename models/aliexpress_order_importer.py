@@ -27,6 +27,8 @@ from ..services.errors import (
 )
 from ..services.records import (
     RecordParseError,
+    detail_from_summary,
+    is_closed_unpaid,
     parse_order_detail,
     parse_product,
     parse_receipt_info,
@@ -112,8 +114,10 @@ class OrderImporter:
         """Import the new and changed orders of one list page; return counts by outcome.
 
         An order whose list entry shows the modification time already stored is skipped
-        without any call. An order whose detail cannot be fetched or parsed gets its own
-        ``import_order`` job, so one bad order never holds up the page.
+        without any call. A new order whose trade closed before the buyer paid is imported from
+        its list entry alone: it never ships and its status is final, so the address and the
+        other detail blocks are not worth a call. An order whose detail cannot be fetched or
+        parsed gets its own ``import_order`` job, so one bad order never holds up the page.
         """
         stats = {'listed': len(summaries), 'skipped': 0, 'imported': 0, 'queued': 0}
         if not summaries:
@@ -124,6 +128,9 @@ class OrderImporter:
             key = str(summary.order_id)
             if key in known and summary.updated_at and known[key] == _naive(summary.updated_at):
                 stats['skipped'] += 1
+                continue
+            if key not in known and is_closed_unpaid(summary):
+                entries.append((detail_from_summary(summary), summary))
                 continue
             try:
                 detail = self.fetch_detail(summary.order_id)
@@ -273,7 +280,13 @@ class OrderImporter:
     def _get_customers(self, details):
         """Return {buyer key: aliexpress.customer}, creating missing buyers and their partners."""
         Customer = self.env['aliexpress.customer']
-        keys = {self._buyer_key(detail): detail for detail in details}
+        # The buyer's last order in the batch makes the contact, unless only an earlier one
+        # carries an address (an order imported from its list entry has none).
+        keys = {}
+        for detail in details:
+            key = self._buyer_key(detail)
+            if key not in keys or detail.ship_to or not keys[key].ship_to:
+                keys[key] = detail
         customers = Customer.search([
             ('config_id', '=', self.config.id), ('buyer_login_id', 'in', list(keys)),
         ])
@@ -300,18 +313,22 @@ class OrderImporter:
             'customer_rank': 1,
         }
         if address:
-            street_lines = address.street_lines
-            country = self._country(address.country)
-            values.update({
-                'street': street_lines[0] if street_lines else False,
-                'street2': ', '.join(street_lines[1:]) or False,
-                'city': address.city or False,
-                'zip': address.zip or False,
-                'country_id': country.id,
-                'state_id': self._state(country, address.province).id,
-                'phone': address.phone or address.phone_original or False,
-            })
+            values.update(self._prepare_address_values(address))
         return values
+
+    def _prepare_address_values(self, address):
+        """Return the res.partner address values of a parsed ship-to address."""
+        street_lines = address.street_lines
+        country = self._country(address.country)
+        return {
+            'street': street_lines[0] if street_lines else False,
+            'street2': ', '.join(street_lines[1:]) or False,
+            'city': address.city or False,
+            'zip': address.zip or False,
+            'country_id': country.id,
+            'state_id': self._state(country, address.province).id,
+            'phone': address.phone or address.phone_original or False,
+        }
 
     def _prepare_customer_values(self, detail, partner):
         return {
@@ -341,9 +358,16 @@ class OrderImporter:
 
         NOTE: the contact keeps the address of the buyer's first imported order. A later order
         shipped elsewhere keeps its own ship-to country on the AliExpress order and its full
-        address in the stored payload, but no delivery contact is created for it.
+        address in the stored payload, but no delivery contact is created for it. A contact
+        made from an order without address (a trade closed unpaid) gets the first address a
+        later order brings.
         """
         values = {}
+        partner = customer.partner_id
+        if detail.ship_to and partner and not partner.country_id and not partner.street:
+            address_values = self._prepare_address_values(detail.ship_to)
+            partner.write(address_values)
+            values['country_id'] = address_values['country_id']
         created = _naive(detail.created_at)
         if not customer.last_order_at or created > customer.last_order_at:
             values['last_order_at'] = created
@@ -421,7 +445,8 @@ class OrderImporter:
             'line_count': len(detail.lines),
             'summary_payload': dict(summary.raw) if summary else (
                 previous.summary_payload if previous else False),
-            'detail_payload': dict(detail.raw),
+            'detail_payload': dict(detail.raw) or (
+                previous.detail_payload if previous else False),
         }
 
     def _prepare_line_values(self, line, sequence):
@@ -653,7 +678,8 @@ class OrderImporter:
         A difference within the store's tolerance is booked on an adjustment line and blocks
         automatic invoicing. A larger difference puts the order up for review, as does a line
         that matched no product. Adjustments are only changed while the sale order is a
-        quotation.
+        quotation. An order imported from its list entry alone (a trade closed unpaid) is not
+        compared: nothing was charged, and the list sends no shipping or discount amounts.
         """
         sale = order.sale_order_id
         if not sale:
@@ -664,7 +690,7 @@ class OrderImporter:
             lambda line: line.product_id == adjustment_product)
         paid = float(detail.pay_amount.amount)
         built = sale.amount_total - sum(adjustment_lines.mapped('price_total'))
-        difference = currency.round(paid - built)
+        difference = 0.0 if detail.listed_only else currency.round(paid - built)
         editable = sale.state in ('draft', 'sent')
 
         reasons = [

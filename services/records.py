@@ -913,7 +913,8 @@ class OrderDetail:
     """The ``data`` of ``aliexpress.solution.order.info.get``: one order with all its blocks.
 
     ``pay_amount`` is ``pay_amount`` when sent, else ``order_amount``. ``settlement_amount`` is
-    ``pay_amount_by_settlement_cur`` in ``settlement_currency``.
+    ``pay_amount_by_settlement_cur`` in ``settlement_currency``. ``listed_only`` marks a detail
+    built from a list entry by :func:`detail_from_summary`, without the detail call.
     """
 
     order_id: int
@@ -949,6 +950,7 @@ class OrderDetail:
     refund: RefundInfo | None
     lines: tuple[OrderLine, ...]
     raw: Mapping = field(default_factory=dict, repr=False, compare=False)
+    listed_only: bool = False
 
     @property
     def tracking_numbers(self):
@@ -1073,6 +1075,62 @@ def parse_order_detail(data, order_id=None):
                            ('global_aeop_tp_child_order_dto', 'aeop_tp_child_order_dto'),
                            order_id=order_id, default_currency=currency),
         raw=data,
+    )
+
+
+def is_closed_unpaid(summary):
+    """Return whether a list entry shows a trade that closed before the buyer paid.
+
+    Such an order never ships and is never paid out, and its status is final.
+    """
+    return (summary.status == 'FINISH' and summary.paid_at is None
+            and summary.fund_status == 'NOT_PAY')
+
+
+def detail_from_summary(summary):
+    """Return an OrderDetail containing only the facts of an order list entry.
+
+    The blocks the list does not send (buyer info, ship-to address unless the entry has one,
+    tracking, refund, shipping and discount amounts) are empty, ``raw`` is empty and
+    ``listed_only`` is True.
+
+    :param OrderSummary summary: the parsed list entry.
+    :rtype: OrderDetail
+    """
+    return OrderDetail(
+        order_id=summary.order_id,
+        status=summary.status,
+        created_at=summary.created_at,
+        updated_at=summary.updated_at,
+        paid_at=summary.paid_at,
+        closed_at=None,
+        pay_amount=summary.pay_amount,
+        order_amount=None,
+        initial_amount=None,
+        discount_amount=None,
+        logistics_amount=None,
+        escrow_fee=summary.escrow_fee,
+        settlement_currency=None,
+        settlement_amount=None,
+        buyer_login_id=summary.buyer_login_id,
+        buyer_name=summary.buyer_name,
+        buyer=None,
+        seller_login_id=summary.seller_login_id,
+        fund_status=summary.fund_status,
+        logistics_status=summary.logistics_status,
+        issue_status=summary.issue_status,
+        frozen_status=summary.frozen_status,
+        loan_status=None,
+        payment_type=summary.payment_type,
+        end_reason=summary.end_reason,
+        memo=None,
+        cpf_number=summary.cpf_number,
+        is_choice=summary.is_choice,
+        ship_to=summary.ship_to,
+        tracking=(),
+        refund=None,
+        lines=summary.lines,
+        listed_only=True,
     )
 
 
@@ -1694,6 +1752,8 @@ __all__ = [
     'TrackingEvent',
     'TrackingInfo',
     'TrackingNumber',
+    'detail_from_summary',
+    'is_closed_unpaid',
     'normalize_country',
     'normalize_phone',
     'parse_address',

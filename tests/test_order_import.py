@@ -134,6 +134,13 @@ class OrderImportCommon(AliExpressTestCommon):
     def _orders(self, store=None):
         return self.Order.search([('config_id', '=', (store or self.store).id)])
 
+    def _closed_unpaid_ids(self):
+        """Return the ids of the sandbox orders whose trade closed before payment."""
+        data = self.sandbox.data
+        return {order_id for order_id in data.order_ids()
+                if data.get_facts(order_id).status == 'FINISH'
+                and data.get_facts(order_id).finish_kind == 'closed_unpaid'}
+
 
 @tagged('post_install', '-at_install')
 class TestOrderImportFull(OrderImportCommon):
@@ -152,6 +159,7 @@ class TestOrderImportFull(OrderImportCommon):
 
     def test_import_matches_sandbox(self):
         details = self._sandbox_details()
+        closed_unpaid = self._closed_unpaid_ids()
         orders = self._orders()
         self.assertEqual(len(orders), len(details))
         by_id = {order.aliexpress_order_id: order for order in orders}
@@ -169,7 +177,6 @@ class TestOrderImportFull(OrderImportCommon):
                 self.assertEqual(order.buyer_login_id, detail.buyer_login_id)
                 self.assertEqual(order.buyer_name, detail.buyer_name)
                 self.assertEqual(order.partner_id.name, detail.buyer_name)
-                self.assertEqual(order.ship_country_code, detail.ship_to.country)
                 self.assertEqual(order.is_choice, detail.is_choice)
                 self.assertEqual(order.tracking_number or None,
                                  detail.tracking_numbers[0] if detail.tracking else None)
@@ -177,8 +184,15 @@ class TestOrderImportFull(OrderImportCommon):
                 self.assertEqual(sale.currency_id, currency)
                 self.assertEqual(sale.partner_id, order.partner_id)
                 self.assertEqual(sale.client_order_ref, str(order_id))
-                self.assertFalse(currency.compare_amounts(sale.amount_total, order.amount_total))
                 self.assertFalse(order.invoice_blocked)
+                if order_id in closed_unpaid:
+                    # Imported from the list entry: no address, no shipping line.
+                    self.assertFalse(order.ship_country_code)
+                    self.assertFalse(order.detail_payload)
+                    self.assertEqual(order.state, 'cancelled')
+                    continue
+                self.assertEqual(order.ship_country_code, detail.ship_to.country)
+                self.assertFalse(currency.compare_amounts(sale.amount_total, order.amount_total))
 
     def test_import_covers_statuses_and_scripts(self):
         orders = self._orders()
@@ -275,11 +289,38 @@ class TestOrderImportFull(OrderImportCommon):
 
     def test_first_import_calls_per_order(self):
         orders = len(self._orders())
-        self.assertEqual(self.first_calls[DETAIL_API], orders)
+        closed_unpaid = len(self._closed_unpaid_ids())
+        self.assertTrue(closed_unpaid, "the sandbox should have trades closed unpaid")
+        # One detail call per order, except for trades closed unpaid.
+        self.assertEqual(self.first_calls[DETAIL_API], orders - closed_unpaid)
         self.assertFalse(self.first_calls['aliexpress.solution.order.receiptinfo.get'])
         # Page chains end on partly filled pages, one per status group and range.
         self.assertLessEqual(self.first_calls[LIST_API], orders / 50 + 8)
         self.assertFalse(self.first_run.get('failed'))
+
+    def test_closed_unpaid_skip_detail(self):
+        orders = self._orders()
+        closed = orders.filtered(lambda order: int(order.aliexpress_order_id)
+                                 in self._closed_unpaid_ids())
+        self.assertTrue(closed)
+        for order in closed:
+            with self.subTest(order=order.name):
+                self.assertEqual(order.end_reason, 'buyer_cancel_notpay_order')
+                self.assertTrue(order.summary_payload)
+                self.assertFalse(order.total_difference)
+                self.assertNotIn("Total mismatch", order.review_reason or '')
+                self.assertEqual(order.sale_order_id.order_line, order.line_ids.sale_line_id,
+                                 "no shipping, discount or adjustment line")
+        # A buyer whose first order closed unpaid gets the address of a later order.
+        customers = closed.customer_id.filtered(
+            lambda customer: (customer.order_ids - closed))
+        self.assertTrue(customers, "the sandbox should have such a repeat buyer")
+        for customer in customers:
+            shipped = customer.order_ids - closed
+            with self.subTest(buyer=customer.buyer_login_id):
+                self.assertTrue(customer.partner_id.country_id)
+                self.assertIn(customer.partner_id.country_id.code,
+                              shipped.mapped('ship_country_code'))
 
     def test_reimport_changes_nothing(self):
         models = ('aliexpress.order', 'aliexpress.order.line', 'sale.order', 'sale.order.line',

@@ -16,6 +16,8 @@ import pytest
 from services.records import (
     Money,
     RecordParseError,
+    detail_from_summary,
+    is_closed_unpaid,
     normalize_country,
     normalize_phone,
     parse_address,
@@ -291,6 +293,56 @@ def test_order_summary_optional_blocks(order_dto):
     assert extended.ship_to.country == 'BR'
     assert extended.ship_to.contact_person == 'João Silva'
     assert extended.ship_to.phone == '+5511987654321'
+
+
+def _closed_unpaid_dto(order_dto):
+    entry = {key: value for key, value in order_dto.items()
+             if key not in ('gmt_pay_time', 'gmt_send_goods_time')}
+    return dict(entry, order_status='FINISH', fund_status='NOT_PAY',
+                end_reason='buyer_cancel_notpay_order')
+
+
+@pytest.mark.parametrize(('changes', 'expected'), [
+    ({}, True),
+    ({'order_status': 'PLACE_ORDER_SUCCESS'}, False),
+    ({'fund_status': 'PAY_SUCCESS'}, False),
+    ({'gmt_pay_time': '2017-10-12 12:12:12'}, False),
+    ({'fund_status': None}, False),
+])
+def test_closed_unpaid_detection(order_dto, changes, expected):
+    entry = _closed_unpaid_dto(order_dto)
+    entry.update(changes)
+    entry = {key: value for key, value in entry.items() if value is not None}
+
+    assert is_closed_unpaid(parse_order_summary(entry)) is expected
+
+
+def test_detail_from_summary_keeps_list_facts(order_dto):
+    summary = parse_order_summary(_closed_unpaid_dto(order_dto))
+    detail = detail_from_summary(summary)
+
+    assert detail.listed_only is True
+    assert detail.order_id == ORDER_ID
+    assert detail.status == 'FINISH'
+    assert detail.fund_status == 'NOT_PAY'
+    assert detail.end_reason == 'buyer_cancel_notpay_order'
+    assert detail.created_at == summary.created_at
+    assert detail.updated_at == summary.updated_at
+    assert detail.paid_at is None
+    assert detail.pay_amount == usd('1.01')
+    assert detail.buyer_login_id == 'test'
+    assert detail.buyer_name == 'test'
+    assert detail.lines
+    assert detail.lines == summary.lines
+    assert detail.ship_to is None
+    assert detail.tracking == ()
+    assert detail.refund is None
+    assert detail.logistics_amount is None
+    assert detail.discount_amount is None
+    assert detail.raw == {}
+    assert parse_order_detail(
+        {'id': ORDER_ID, 'order_status': 'FINISH', 'gmt_create': '2017-10-12 12:12:12',
+         'order_amount': {'amount': '1.01', 'currency_code': 'USD'}}).listed_only is False
 
 
 def test_order_summary_invalid_choice_flag(order_dto):
