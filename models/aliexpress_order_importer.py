@@ -223,9 +223,10 @@ class OrderImporter:
         if not entries:
             return self.env['aliexpress.order']
         cr = self.env.cr
-        # A conflict is expected and handled here, so the failed statement is not logged.
+        # A conflict is expected and handled here, so the failed statement is not logged. The
+        # logger is muted outside the savepoint, whose exit flushes the pending writes.
         try:
-            with cr.savepoint(), mute_logger('odoo.sql_db'):
+            with mute_logger('odoo.sql_db'), cr.savepoint():
                 return self._upsert_batch(entries, force=force)
         except psycopg2.Error as error:
             if not _is_concurrency_error(error):
@@ -237,7 +238,7 @@ class OrderImporter:
         orders = self.env['aliexpress.order']
         for detail, summary in entries:
             try:
-                with cr.savepoint(), mute_logger('odoo.sql_db'):
+                with mute_logger('odoo.sql_db'), cr.savepoint():
                     orders |= self._upsert_batch([(detail, summary)], force=force)
             except psycopg2.Error as error:
                 if not _is_concurrency_error(error):
@@ -515,7 +516,13 @@ class OrderImporter:
         updated_at = summary.updated_at if summary and summary.updated_at else detail.updated_at
         if not force and updated_at and order.platform_updated_at == _naive(updated_at):
             return False
-        region = order.region_id or self._region(detail)
+        # An order imported from its list entry alone is routed again once its detail (and so
+        # its address) arrives.
+        completing = not order.detail_payload and not detail.listed_only
+        if completing or not order.region_id:
+            region = self._region(detail)
+        else:
+            region = order.region_id
         values = self._prepare_order_values(detail, summary, customer, region, previous=order)
         values.pop('name')
         values.pop('last_import_at')
@@ -526,11 +533,50 @@ class OrderImporter:
         lines_changed = self._update_lines(order, detail)
         if not changed and not lines_changed:
             return False
+        if completing:
+            self._complete_sale_order(order, detail, region)
         changed['last_import_at'] = fields.Datetime.now()
         order.write(changed)
         self._check_totals(order, detail)
         self._refresh_customer(customer, detail)
         return True
+
+    def _complete_sale_order(self, order, detail, region):
+        """Add what the detail brings to a quotation made from the order's list entry alone.
+
+        The quotation gets the warehouse and fiscal position of the order's region, its product
+        lines are priced again under that position, and the shipping and discount lines are
+        added. A confirmed or cancelled sale order is left as it is.
+        """
+        sale = order.sale_order_id
+        if not sale or sale.state not in ('draft', 'sent'):
+            return
+        values = {}
+        warehouse = self._warehouse(region)
+        if warehouse and sale.warehouse_id != warehouse:
+            values['warehouse_id'] = warehouse.id
+        fiscal_position = region._get_fiscal_position({
+            'partner_id': sale.partner_id.id,
+            'company_id': self.company.id,
+            'aliexpress_detail': detail,
+            'aliexpress_config_id': self.config.id,
+        })
+        commands = []
+        if fiscal_position:
+            values['fiscal_position_id'] = fiscal_position.id
+            lines = {str(line.child_id): line for line in detail.lines}
+            for record in order.line_ids.filtered('sale_line_id'):
+                line = lines.get(record.aliexpress_child_id)
+                if line:
+                    commands.append(fields.Command.update(
+                        record.sale_line_id.id, self._prepare_sale_line_values(
+                            line, record.product_id, sale.currency_id, fiscal_position)))
+        commands.extend(fields.Command.create(line_values)
+                        for line_values in self._prepare_service_lines(detail))
+        if commands:
+            values['order_line'] = commands
+        if values:
+            sale.write(values)
 
     def _update_lines(self, order, detail):
         """Update the lines of an existing order; return whether any changed.
@@ -612,16 +658,23 @@ class OrderImporter:
                 **self._prepare_sale_line_values(line, product, currency, fiscal_position),
                 'sequence': sequence,
             }))
-        if detail.logistics_amount and detail.logistics_amount.amount:
-            lines.append(fields.Command.create(self._prepare_service_line_values(
-                'shipping', self.env._("AliExpress shipping"),
-                float(detail.logistics_amount.amount), sequence=10000)))
-        if detail.discount_amount and detail.discount_amount.amount:
-            lines.append(fields.Command.create(self._prepare_service_line_values(
-                'discount', self.env._("AliExpress coupon discount"),
-                -float(detail.discount_amount.amount), sequence=10001)))
+        lines.extend(fields.Command.create(line_values)
+                     for line_values in self._prepare_service_lines(detail))
         values['order_line'] = lines
         return values
+
+    def _prepare_service_lines(self, detail):
+        """Return the sale.order.line values of an order's shipping and coupon discount."""
+        lines = []
+        if detail.logistics_amount and detail.logistics_amount.amount:
+            lines.append(self._prepare_service_line_values(
+                'shipping', self.env._("AliExpress shipping"),
+                float(detail.logistics_amount.amount), sequence=10000))
+        if detail.discount_amount and detail.discount_amount.amount:
+            lines.append(self._prepare_service_line_values(
+                'discount', self.env._("AliExpress coupon discount"),
+                -float(detail.discount_amount.amount), sequence=10001))
+        return lines
 
     def _prepare_sale_line_values(self, line, product, currency, fiscal_position):
         """Return sale.order.line values for a sub-order, in the platform's tax mode.

@@ -118,13 +118,19 @@ class AliExpressOrder(models.Model):
 
     def write(self, vals):
         """Override of `aliexpress_store_management` to check a buyer tax id that arrives with
-        an update of the order."""
+        an update of the order, and to decide the tax treatment of an order imported without
+        its detail once the detail arrives."""
+        undecided = self.filtered(lambda order: not order.tax_reason) if (
+            'detail_payload' in vals) else self.browse()
         result = super().write(vals)
         if 'detail_payload' in vals:
             for order in self:
                 detail = order._aliexpress_parse_detail()
-                if detail is not None:
-                    order._aliexpress_update_buyer_tax_id(detail)
+                if detail is None:
+                    continue
+                order._aliexpress_update_buyer_tax_id(detail)
+                if order in undecided:
+                    order._aliexpress_record_tax_decision(detail)
         return result
 
     # === ACTION METHODS === #

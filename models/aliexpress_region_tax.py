@@ -46,8 +46,8 @@ class AliexpressRegion(models.Model):
         The import passes the parsed order as ``order_values['aliexpress_detail']`` (a
         ``services.records.OrderDetail``) and, optionally, the store as
         ``order_values['aliexpress_config_id']``. Without the store, the one of the buyer's
-        ``aliexpress.customer`` is used. Without the parsed order nothing can be decided and
-        the base hook applies.
+        ``aliexpress.customer`` is used. Without the parsed order, or with one built from the
+        list entry alone, nothing can be decided and the base hook applies.
 
         :param dict order_values: values of the ``sale.order`` about to be created.
         :rtype: account.fiscal.position
@@ -59,7 +59,8 @@ class AliexpressRegion(models.Model):
         if not config and partner:
             config = self.env['aliexpress.customer'].search(
                 [('partner_id', '=', partner.id)], limit=1).config_id
-        if detail is None or not config:
+        # An order imported from its list entry alone has no address to decide on.
+        if detail is None or detail.listed_only or not config:
             return super()._get_fiscal_position(order_values)
 
         decision = self._aliexpress_decide_tax(config, detail, partner)

@@ -322,6 +322,39 @@ class TestOrderImportFull(OrderImportCommon):
                 self.assertIn(customer.partner_id.country_id.code,
                               shipped.mapped('ship_country_code'))
 
+    def test_import_again_completes_closed_unpaid(self):
+        details = self._sandbox_details()
+        candidates = [
+            order_id for order_id in sorted(self._closed_unpaid_ids())
+            if details[order_id].logistics_amount and details[order_id].logistics_amount.amount
+        ]
+        self.assertTrue(candidates, "the sandbox should have such an order with shipping")
+        detail = details[candidates[0]]
+        order = self.Order.search([('config_id', '=', self.store.id),
+                                   ('aliexpress_order_id', '=', str(detail.order_id))])
+        self.assertFalse(order.ship_country_code)
+        self.assertFalse(order.tax_reason)
+
+        order.action_refresh()
+        with mute_logger(*IMPORT_LOGGERS):
+            self._run_queue()
+
+        sale = order.sale_order_id
+        expected_region = self.env['aliexpress.region']._route_order(self.store, detail)
+        self.assertEqual(order.ship_country_code, detail.ship_to.country)
+        self.assertTrue(order.detail_payload)
+        self.assertEqual(order.region_id, expected_region)
+        self.assertEqual(sale.warehouse_id, expected_region._get_warehouse(self.store.company_id))
+        self.assertTrue(order.tax_reason, "the tax treatment is decided once the detail arrives")
+        shipping = self.env.ref('aliexpress_store_management.product_aliexpress_shipping')
+        self.assertAlmostEqual(
+            sum(sale.order_line.filtered(lambda line: line.product_id == shipping)
+                .mapped('price_total')),
+            float(detail.logistics_amount.amount), places=2)
+        self.assertFalse(sale.currency_id.compare_amounts(sale.amount_total, order.amount_total))
+        self.assertFalse(order.total_difference)
+        self.assertNotIn("Total mismatch", order.review_reason or '')
+
     def test_reimport_changes_nothing(self):
         models = ('aliexpress.order', 'aliexpress.order.line', 'sale.order', 'sale.order.line',
                   'res.partner', 'aliexpress.customer')
