@@ -100,9 +100,10 @@ class AliExpressWebhookController(http.Controller):
                 return self._reject(config_sudo, 'seller_mismatch', 403)
 
         messages_sudo = messages.sudo().with_company(config_sudo.company_id)
-        created = messages_sudo._receive_push(config_sudo, push)[1]
-        _logger.info("AliExpress push for store %s: type %s, %s.", config_sudo.id,
-                     push.message_type, 'stored' if created else 'already received')
+        message_sudo, created = messages_sudo._receive_push(config_sudo, push)
+        _logger.info("AliExpress push %s for store %s: type %s, %s.", message_sudo.id,
+                     config_sudo.id, push.message_type,
+                     'stored' if created else 'already received')
         return request.make_response(b'', headers=[('Content-Type', 'text/plain')])
 
     def _read_body(self, limit):

@@ -15,6 +15,7 @@ encrypts, all of them decrypt, so a key can be rotated by putting the new key fi
 ``aliexpress.config._reencrypt_secrets()`` once.
 """
 
+import functools
 import logging
 import os
 import threading
@@ -32,6 +33,12 @@ KEY_DIRECTORY = 'aliexpress'
 # Key files read or created in this process, by path, so the file is read once per worker.
 _key_file_cache = {}
 _key_file_lock = threading.Lock()
+# Ciphers built in this process, by key text. A changed key text builds a new cipher.
+FERNET_CACHE_SIZE = 8
+# Decrypted secrets kept in this process, by cipher and ciphertext. The webhook decrypts the
+# same app secret on every push. Fernet tokens are authenticated, so one ciphertext decrypts to
+# one plaintext under a given key, and a new secret or a new key is a cache miss.
+PLAINTEXT_CACHE_SIZE = 256
 
 
 class SecretKeyError(UserError):
@@ -60,6 +67,30 @@ def _parse_keys(raw_value, source):
     if not fernets:
         raise SecretKeyError(f'{source} is set but contains no key.')
     return fernets
+
+
+@functools.lru_cache(maxsize=FERNET_CACHE_SIZE)
+def _build_fernet(raw_value, source):
+    """Return the :class:`MultiFernet` of a comma-separated list of keys, built once per process.
+
+    Errors are not cached, so a malformed key raises on every call.
+
+    :raise SecretKeyError: if a key is not a valid Fernet key.
+    """
+    return MultiFernet(_parse_keys(raw_value, source))
+
+
+@functools.lru_cache(maxsize=PLAINTEXT_CACHE_SIZE)
+def _decrypt_token(fernet, ciphertext):
+    """Return the plaintext of ``ciphertext`` under ``fernet``, decrypted once per process.
+
+    The cache is keyed on the cipher object, which :func:`_build_fernet` keeps for as long as
+    the key text stays the same.
+
+    :raise InvalidToken: if none of the keys of ``fernet`` matches ``ciphertext``. Errors are
+        not cached.
+    """
+    return fernet.decrypt(ciphertext.encode()).decode()
 
 
 def key_file_path(dbname):
@@ -111,14 +142,14 @@ def get_fernet(dbname, create=True):
     """
     configured = config.get(CONFIG_OPTION)
     if configured:
-        return MultiFernet(_parse_keys(configured, f'the option {CONFIG_OPTION}'))
+        return _build_fernet(configured, f'the option {CONFIG_OPTION}')
     configured = os.environ.get(ENVIRONMENT_VARIABLE)
     if configured:
-        return MultiFernet(_parse_keys(configured, f'the variable {ENVIRONMENT_VARIABLE}'))
+        return _build_fernet(configured, f'the variable {ENVIRONMENT_VARIABLE}')
     key = _read_or_create_key_file(dbname, create)
     if key is None:
         return None
-    return MultiFernet(_parse_keys(key, f'the key file {key_file_path(dbname)}'))
+    return _build_fernet(key, f'the key file {key_file_path(dbname)}')
 
 
 def encrypt(dbname, plaintext):
@@ -130,6 +161,10 @@ def encrypt(dbname, plaintext):
 
 def decrypt(dbname, ciphertext):
     """Return the plaintext of a Fernet token produced by :func:`encrypt`.
+
+    The plaintext is cached in the process memory, keyed by the current key text and the
+    ciphertext (see :func:`_decrypt_token`), so a changed key or secret is never served from
+    the cache.
 
     :return: the secret, or ``False`` for an empty ciphertext.
     :raise SecretKeyError: if no key is available or none of the keys matches the token.
@@ -144,7 +179,7 @@ def decrypt(dbname, ciphertext):
             f'{key_file_path(dbname)}. Without it the stored secrets must be entered again.'
         )
     try:
-        return fernet.decrypt(ciphertext.encode()).decode()
+        return _decrypt_token(fernet, ciphertext)
     except InvalidToken as exc:
         raise SecretKeyError(
             'A stored AliExpress secret cannot be decrypted with the current key: the key was '

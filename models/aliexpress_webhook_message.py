@@ -1,4 +1,4 @@
-"""Messages pushed by the AliExpress Open Platform: stored once, then turned into queue jobs.
+"""Messages pushed by the AliExpress Open Platform: stored once each, together with their outcome.
 
 The webhook route (``controllers/webhook.py``) verifies a push and hands it to
 :meth:`AliExpressWebhookMessage._receive_push`. A push is only a hint: an order message queues a
@@ -220,19 +220,25 @@ class AliExpressWebhookMessage(models.Model):
 
         A message already stored for the store (same ``dedupe_key``) is counted as a
         re-delivery and nothing else happens, so the same message delivered twice queues one
-        job. The caller must have verified the signature and the seller.
+        job. A new message is acted on before it is stored, so that its row is written once,
+        with its outcome: updating the row afterwards would write a second row version and
+        new entries in every index of the table. The caller must have verified the signature
+        and the seller.
+
+        Two concurrent deliveries of one new message both act on it, but only one of them can
+        commit. The other one's INSERT waits for the first transaction, then fails with a
+        serialization error (see :meth:`_upsert_message`), which rolls back its job or
+        activity. Odoo then runs the request again, and it finds the stored message.
 
         :param config: the ``aliexpress.config`` the push was addressed to.
         :param services.push.PushMessage push: the parsed message.
         :return: ``(message, created)``.
         """
-        message_id, delivery_count = self._upsert_message(
-            self._prepare_message_values(config, push))
-        message_sudo = self.sudo().browse(message_id)
-        if delivery_count > 1:
-            return message_sudo.with_env(self.env), False
-        message_sudo._process_message()
-        return message_sudo.with_env(self.env), True
+        values = self._prepare_message_values(config, push)
+        if not self._is_received(config, push.dedupe_key):
+            values.update(self.sudo()._process_push(config, push))
+        message_id, delivery_count = self._upsert_message(values)
+        return self.browse(message_id), delivery_count == 1
 
     @api.model
     def _prepare_message_values(self, config, push):
@@ -250,18 +256,33 @@ class AliExpressWebhookMessage(models.Model):
         }
 
     @api.model
+    def _is_received(self, config, dedupe_key):
+        """Return whether the message with ``dedupe_key`` is already stored for ``config``.
+
+        The query reads the unique index of the deduplication key. It runs on the
+        transaction's snapshot, so it does not find a message that a concurrent delivery
+        commits later.
+        """
+        self.flush_model(['config_id', 'dedupe_key'])
+        self.env.cr.execute(SQL(
+            "SELECT 1 FROM aliexpress_webhook_message WHERE config_id = %s AND dedupe_key = %s",
+            config.id, dedupe_key))
+        return bool(self.env.cr.fetchone())
+
+    @api.model
     def _upsert_message(self, values):
         """Insert a message, or count one more delivery of the stored one, in one statement.
 
-        This is the webhook's hot path: one ``INSERT ... ON CONFLICT`` on the unique index
-        replaces a search, a savepoint and an ORM create. Two concurrent deliveries of the same
-        message cannot both insert it: the second one waits for the first, then either counts a
-        delivery or fails with a serialization error, on which Odoo runs the request again.
-        NOTE: the statement names its columns itself, so a new required column of this model
-        must be added to ``values`` here.
+        This is the webhook's hot path: one ``INSERT ... ON CONFLICT`` on the unique index,
+        with no savepoint and no ORM create. Two concurrent deliveries of the same message
+        cannot both insert it: the second one waits for the first, then either counts a
+        delivery or fails with a serialization error (Odoo's transactions are REPEATABLE
+        READ), on which Odoo runs the request again. A counted delivery keeps the stored
+        outcome. NOTE: the statement names its columns itself, so a new required column of
+        this model must be added to ``values`` here.
 
         :param dict values: column values, ``None`` for NULL (see
-            :meth:`_prepare_message_values`).
+            :meth:`_prepare_message_values` and :meth:`_process_push`).
         :return: ``(id, delivery_count)``; a delivery count of 1 means the row is new.
         :rtype: tuple[int, int]
         """
@@ -290,30 +311,37 @@ class AliExpressWebhookMessage(models.Model):
         ))
         return self.env.cr.fetchone()
 
-    def _process_message(self):
-        """Act on a newly stored message according to its kind and record the outcome.
+    @api.model
+    def _process_push(self, config, push):
+        """Act on a new message according to its kind, before it is stored.
 
-        Note: self.ensure_one()
+        :param config: the ``aliexpress.config`` the push was addressed to.
+        :param services.push.PushMessage push: the parsed message.
+        :return: the values that record the outcome in the message: ``outcome`` and, when
+            they apply, ``outcome_note`` and ``job_id``.
+        :rtype: dict
         """
-        self.ensure_one()
         handlers = {
             'order': self._process_order_message,
             'logistics': self._process_logistics_message,
             'authorization': self._process_authorization_message,
             'verification': self._process_verification_message,
         }
-        handler = handlers.get(self.kind, self._process_unknown_message)
-        self.write(handler())
+        handler = handlers.get(push.kind, self._process_unknown_message)
+        return handler(config, push)
 
-    def _process_order_message(self):
+    @api.model
+    def _process_order_message(self, config, push):
         """Queue a re-read of the order: the push only signals a change, the API has the data."""
-        return self._queue_order_job('import_order', 'import_order')
+        return self._queue_order_job(config, push, 'import_order', 'import_order')
 
-    def _process_logistics_message(self):
+    @api.model
+    def _process_logistics_message(self, config, push):
         """Queue a refresh of the tracking events of the order's parcel."""
-        return self._queue_order_job('refresh_tracking', 'refresh_tracking')
+        return self._queue_order_job(config, push, 'refresh_tracking', 'refresh_tracking')
 
-    def _queue_order_job(self, job_type, key_prefix):
+    @api.model
+    def _queue_order_job(self, config, push, job_type, key_prefix):
         """Queue ``job_type`` for the order named in the message, or ignore a message without one.
 
         The identity key is the one every other part of the module uses for the same work, so
@@ -324,24 +352,25 @@ class AliExpressWebhookMessage(models.Model):
         :return: the values that record the outcome.
         :rtype: dict
         """
-        order_id = self.aliexpress_order_id
+        order_id = push.order_id
         if not order_id or not order_id.isdigit():
-            _logger.info("AliExpress push %s of store %s (type %s) names no valid order id; "
-                         "ignored.", self.id, self.config_id.id, self.message_type)
+            _logger.info("AliExpress push of store %s (type %s) names no valid order id; "
+                         "ignored.", config.id, push.message_type)
             return {'outcome': 'ignored', 'outcome_note': "The message names no valid order id."}
         job = self.env['aliexpress.queue']._enqueue(
-            self.config_id, job_type, {'order_id': order_id},
-            identity_key=f'{key_prefix}:{self.config_id.id}:{order_id}', priority=JOB_PRIORITY,
+            config, job_type, {'order_id': order_id},
+            identity_key=f'{key_prefix}:{config.id}:{order_id}', priority=JOB_PRIORITY,
         )
-        return {'outcome': 'queued', 'job_id': job.id or False}
+        return {'outcome': 'queued', 'job_id': job.id or None}
 
-    def _process_authorization_message(self):
+    @api.model
+    def _process_authorization_message(self, config, push):
         """Raise a to-do activity for each manager of the store about the expiring authorization.
 
         A manager who already has such an open activity on the store does not get a second one.
         The activities are created as OdooBot, not as the public user of the webhook request.
         """
-        config = self.config_id.with_user(SUPERUSER_ID)
+        config = config.with_user(SUPERUSER_ID)
         summary = self.env._("Authorize AliExpress store %(store)s again", store=config.name)
         note = self.env._(
             "AliExpress reported that the seller authorization of store %(store)s expires or "
@@ -364,17 +393,19 @@ class AliExpressWebhookMessage(models.Model):
                     'outcome_note': "The store's company has no AliExpress manager."}
         return {'outcome': 'activity'}
 
-    def _process_verification_message(self):
+    @api.model
+    def _process_verification_message(self, config, push):
         """Record the verification message the platform sends when the URL is registered."""
-        _logger.info("AliExpress store %s: verification push accepted.", self.config_id.id)
+        _logger.info("AliExpress store %s: verification push accepted.", config.id)
         return {'outcome': 'verification'}
 
-    def _process_unknown_message(self):
+    @api.model
+    def _process_unknown_message(self, config, push):
         """Keep a message of a type this module does not handle, without acting on it."""
-        _logger.info("AliExpress store %s: push %s of unhandled message type %s stored and "
-                     "ignored.", self.config_id.id, self.id, self.message_type)
+        _logger.info("AliExpress store %s: push of unhandled message type %s stored and "
+                     "ignored.", config.id, push.message_type)
         return {'outcome': 'ignored',
-                'outcome_note': f"Message type {self.message_type} is not handled."}
+                'outcome_note': f"Message type {push.message_type} is not handled."}
 
     # === BUSINESS METHODS - REJECTIONS === #
 

@@ -8,10 +8,12 @@ import time
 from datetime import datetime, timedelta
 from unittest.mock import patch
 
+from cryptography.fernet import Fernet
 from odoo.addons.aliexpress_store_management.models import (
     aliexpress_crypto,
     aliexpress_webhook_message,
 )
+from odoo.addons.aliexpress_store_management.services.push import parse_push
 from odoo.addons.aliexpress_store_management.tests.common import AliExpressTestCommon
 from odoo.exceptions import AccessError
 from odoo.tests import HttpCase, tagged
@@ -148,6 +150,8 @@ class TestWebhookReception(WebhookCase):
         self.assertEqual(len(message), 1)
         self.assertEqual(message.delivery_count, 2)
         self.assertEqual(len(self._jobs()), 1)
+        self.assertEqual(message.outcome, 'queued')
+        self.assertEqual(message.job_id, self._jobs())
 
     def test_redelivery_with_other_spacing_is_duplicate(self):
         envelope = self._envelope()
@@ -241,6 +245,28 @@ class TestWebhookReception(WebhookCase):
 
         self.assertEqual(response.status_code, 200)
         self.assertEqual(len(self._jobs()), 1)
+
+    def test_new_push_query_count(self):
+        messages_sudo = self.env['aliexpress.webhook.message'].sudo()
+        store_sudo = self.store.sudo()
+        store_sudo.company_id.ensure_one()
+        push = parse_push(self._encode(self._envelope()))
+        self.env.flush_all()
+        # Lookup of the message and the job, the job INSERT in a savepoint, the current time,
+        # and the message INSERT: no UPDATE rewrites either row.
+        with self.assertQueryCount(7):
+            message, created = messages_sudo._receive_push(store_sudo, push)
+        with self.assertQueryCount(2):
+            redelivered, created_again = messages_sudo._receive_push(store_sudo, push)
+
+        self.assertTrue(created)
+        self.assertFalse(created_again)
+        self.assertEqual(redelivered, message)
+        self.env.invalidate_all()
+        self.assertEqual(message.delivery_count, 2)
+        self.assertEqual(message.outcome, 'queued')
+        self.assertEqual(message.job_id, self._jobs())
+        self.assertEqual(self._jobs().company_id, self.store.company_id)
 
 
 @tagged('post_install', '-at_install')
@@ -385,6 +411,31 @@ class TestWebhookRejections(WebhookCase):
             response = self._post(self._envelope())
 
         self.assertRejected(response, 503, 'secret_unavailable')
+
+    @mute_logger(MESSAGE_LOGGER)
+    def test_changed_key_rejects_next_push(self):
+        self.assertEqual(self._post(self._envelope()).status_code, 200)
+        other_key = Fernet.generate_key().decode()
+        with patch.object(aliexpress_crypto, 'config',
+                          {aliexpress_crypto.CONFIG_OPTION: other_key}):
+            response = self._post(self._envelope(data={'orderId': 8100000000000021}))
+
+        self.assertEqual(response.status_code, 503)
+        self.assertEqual(len(self._messages()), 1)
+        self.assertEqual(self._rejection_logs().mapped('error_code'), ['secret_unavailable'])
+
+    @mute_logger(MESSAGE_LOGGER)
+    def test_changed_app_secret_applies_to_next_push(self):
+        self.assertEqual(self._post(self._envelope()).status_code, 200)
+        self.store.app_secret = 'changed-app-secret'
+        self.env.flush_all()
+        body = self._encode(self._envelope(data={'orderId': 8100000000000022}))
+        signed_with_old = self._post(body)
+        signed_with_new = self._post(body, self._sign(body, secret='changed-app-secret'))
+
+        self.assertEqual(signed_with_old.status_code, 401)
+        self.assertEqual(signed_with_new.status_code, 200)
+        self.assertEqual(len(self._messages()), 2)
 
     @mute_logger(MESSAGE_LOGGER)
     def test_verification_of_other_seller_rejected(self):
