@@ -1,4 +1,5 @@
 import logging
+import re
 
 from odoo import http
 from odoo.exceptions import AccessError, UserError
@@ -6,35 +7,43 @@ from odoo.http import request
 from werkzeug.exceptions import BadRequest, Forbidden
 
 from ..models.aliexpress_config import OAUTH_CALLBACK_PATH
-from ..services.redact import mask_text
+from ..models.aliexpress_config_webhook import WEBHOOK_PATH
+from ..services.redact import REDACTED, mask_text
 
 _logger = logging.getLogger(__name__)
 
 
-class _CallbackQueryFilter(logging.Filter):
-    """Mask ``code`` and ``state`` in the access-log lines of the OAuth callback.
+class _AccessLogFilter(logging.Filter):
+    """Mask the secrets that request lines carry in the HTTP server's access log.
 
-    The platform sends the one-time authorization code in the query string, which the HTTP
-    server writes to its access log (logger ``werkzeug``). Other lines pass unchanged.
+    The HTTP server logs each request line (logger ``werkzeug``). The OAuth callback carries
+    the one-time authorization code and the state in its query string, and a push callback URL
+    ends with the token that identifies the store. Other lines pass unchanged.
     """
 
     keys = frozenset({'code', 'state'})
+    webhook_token = re.compile(rf'({re.escape(WEBHOOK_PATH)}/)[^\s/?#"]+')
 
     def filter(self, record):
-        """Mask the record in place when it logs a callback request, and keep it."""
+        """Mask the record in place when it logs one of those requests, and keep it."""
         try:
             rendered = record.getMessage()
         except (TypeError, ValueError):
             return True
-        if OAUTH_CALLBACK_PATH in rendered:
-            record.msg = mask_text(rendered, self.keys)
+        masked = rendered
+        if OAUTH_CALLBACK_PATH in masked:
+            masked = mask_text(masked, self.keys)
+        if WEBHOOK_PATH in masked:
+            masked = self.webhook_token.sub(rf'\g<1>{REDACTED}', masked)
+        if masked != rendered:
+            record.msg = masked
             record.args = ()
         return True
 
 
-if not any(isinstance(item, _CallbackQueryFilter)
+if not any(isinstance(item, _AccessLogFilter)
            for item in logging.getLogger('werkzeug').filters):
-    logging.getLogger('werkzeug').addFilter(_CallbackQueryFilter())
+    logging.getLogger('werkzeug').addFilter(_AccessLogFilter())
 
 
 class AliExpressController(http.Controller):

@@ -502,8 +502,9 @@ class AliExpressQueue(models.Model):
             'done_at': fields.Datetime.now(),
             'last_error': _truncate(message),
         })
-        _logger.warning("AliExpress job %s (%s) failed for good after %d failed attempts: %s",
-                        self.id, self.job_type, self.attempts, message.splitlines()[0])
+        _logger.warning("AliExpress job %s (%s) failed and will not be retried (%d earlier "
+                        "failed attempts): %s", self.id, self.job_type, self.attempts,
+                        message.splitlines()[0])
 
     @api.model
     def _get_backoff_delay(self, attempt):

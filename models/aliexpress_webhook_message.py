@@ -434,7 +434,8 @@ class AliExpressWebhookMessage(models.Model):
             store=store, status=http_status, reason=description)
         if suppressed:
             message = self.env._(
-                "%(message)s %(count)s more rejections for the same reason were not logged.",
+                "%(message)s Rejections for the same reason left out of the log since the "
+                "previous entry: %(count)s.",
                 message=message, count=suppressed)
         _logger.warning("Rejected an AliExpress push for store %s with HTTP %s: %s (%d more "
                         "not logged).", config.id if config else None, http_status, reason,

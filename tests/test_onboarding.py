@@ -163,6 +163,18 @@ class TestOnboardingWizard(OnboardingCommon):
         self.assertFalse(wizard.app_secret)
         self.assertTrue(wizard.has_stored_secret)
 
+    def test_saved_secret_not_sent_back(self):
+        action = self.env['aliexpress.config'].with_user(self.manager).action_open_onboarding()
+        wizard = self.env['aliexpress.onboarding.wizard'].with_user(self.manager).browse(
+            action['res_id'])
+        result = wizard.web_save(
+            {'app_secret': self.sandbox.app_secret},
+            specification={'app_secret': {}, 'has_stored_secret': {}})
+
+        self.assertFalse(result[0]['app_secret'])
+        self.assertTrue(wizard.app_secret_encrypted)
+        self.assertNotIn(self.sandbox.app_secret, str(result))
+
     def test_back_does_not_lose_store(self):
         action = self.env['aliexpress.config'].with_user(self.manager).action_open_onboarding()
         wizard = self.env['aliexpress.onboarding.wizard'].with_user(self.manager).browse(

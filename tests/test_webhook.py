@@ -15,6 +15,7 @@ from odoo.addons.aliexpress_store_management.models import (
 )
 from odoo.addons.aliexpress_store_management.services.push import parse_push
 from odoo.addons.aliexpress_store_management.tests.common import AliExpressTestCommon
+from odoo.addons.aliexpress_store_management.tests.test_config import capture_all_logs
 from odoo.exceptions import AccessError
 from odoo.tests import HttpCase, tagged
 from odoo.tools import mute_logger
@@ -458,7 +459,7 @@ class TestWebhookRejections(WebhookCase):
         entries = self._rejection_logs().sorted('id')
         self.assertEqual(len(entries), 2)
         self.assertEqual(len(logs.output), 2)
-        self.assertIn('4 more rejections', entries[-1].message)
+        self.assertIn('since the previous entry: 4.', entries[-1].message)
         for text in entries.mapped('message') + logs.output:
             self.assertNotIn(self.sandbox.app_secret, text)
             self.assertNotIn('f' * 64, text)
@@ -482,6 +483,16 @@ class TestWebhookConfiguration(WebhookCase):
 
         self.assertEqual(self.store.webhook_url, f'{base_url}{self.webhook_path}')
         self.assertGreaterEqual(len(self.token), 43)
+
+    def test_access_log_hides_token(self):
+        with capture_all_logs(('werkzeug',)) as records:
+            response = self._post(self._envelope())
+
+        self.assertEqual(response.status_code, 200)
+        lines = [record.getMessage() for record in records]
+        self.assertTrue(any('/aliexpress/webhook/[REDACTED]' in line for line in lines), lines)
+        for line in lines:
+            self.assertNotIn(self.token, line)
 
     def test_each_store_gets_own_token(self):
         copy = self.store.copy()

@@ -113,6 +113,9 @@ class AliexpressOnboardingWizard(models.TransientModel):
         dbname = self.env.cr.dbname
         for wizard in self.filtered('app_secret'):
             wizard.app_secret_encrypted = aliexpress_crypto.encrypt(dbname, wizard.app_secret)
+        # Drop the typed value from the cache, so that the read that follows a save (the
+        # form's web_save) returns the empty computed value and not the secret.
+        self.invalidate_recordset(['app_secret'])
 
     @api.depends('config_id')
     def _compute_has_stored_secret(self):
