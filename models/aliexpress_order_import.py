@@ -285,7 +285,7 @@ class AliExpressOrder(models.Model):
                 }, priority=job.priority)
             return {'sliced': len(days)}
 
-        stats = OrderImporter(config, client).import_summaries(page.orders)
+        stats = OrderImporter(config, client, run_key=args['run']).import_summaries(page.orders)
         seen = set(args['seen']) | {summary.order_id for summary in page.orders}
         args['seen'] = sorted(seen)
         if page.orders and page.current_page < page.total_page:

@@ -64,11 +64,14 @@ class OrderImporter:
     :param config: the ``aliexpress.config`` record of the store.
     :param client: the ``services.client.AliExpressClient`` of the store (see
         ``config._with_client``); by default each call goes through ``config._call``.
+    :param str run_key: the import run this importer works for, if any. The orders it queues
+        on their own carry it, so the run's progress counts them.
     """
 
-    def __init__(self, config, client=None):
+    def __init__(self, config, client=None, run_key=None):
         self.config = config
         self.client = client
+        self.run_key = run_key
         self.env = config.env
         self.company = config.company_id
         self.tolerance = config.order_total_tolerance
@@ -198,8 +201,11 @@ class OrderImporter:
         _logger.info("Store %s: order %s queued on its own after %s.",
                      self.config.id, order_id, type(error).__name__)
         self.queued_order_ids.add(order_id)
+        args = {'order_id': str(order_id)}
+        if self.run_key:
+            args['run'] = self.run_key
         self.env['aliexpress.queue']._enqueue(
-            self.config, 'import_order', {'order_id': str(order_id)},
+            self.config, 'import_order', args,
             identity_key=f'import_order:{self.config.id}:{order_id}', priority=5, eta=eta,
         )
 

@@ -17,6 +17,7 @@ from odoo.addons.aliexpress_store_management.models.aliexpress_order_import impo
 from odoo.addons.aliexpress_store_management.models.aliexpress_order_importer import (
     OrderImporter,
 )
+from odoo.addons.aliexpress_store_management.services.errors import NetworkError
 from odoo.addons.aliexpress_store_management.services.records import (
     parse_order_detail,
     parse_order_page,
@@ -568,6 +569,48 @@ class TestOrderImportUpdates(OrderImportCommon):
         self.assertEqual(len(self._orders(store)), len(self.sandbox.data))
         # Each store has its own buyers and contacts.
         self.assertFalse(self._orders(store).partner_id & self._orders().partner_id)
+
+    def test_initial_import_counts_deferred_orders(self):
+        store = self._create_sandbox_store(self.company, self.sandbox.issue_tokens(),
+                                           name='Deferring store', daily_call_budget=10_000_000)
+        date_from, date_to = self._import_window()
+        wizard = self.env['aliexpress.initial.import.wizard'].create({
+            'config_id': store.id, 'date_from': date_from, 'date_to': date_to})
+        wizard.action_start()
+        order_id = next(iter(self.sandbox.data.order_ids()))
+        # An order the run's page could not import is queued on its own, as after a conflict.
+        OrderImporter(store, run_key=wizard.run_key)._queue_single_order(
+            order_id, NetworkError('connection reset'))
+        wizard.invalidate_recordset()
+        self.assertEqual(wizard.job_count, 2)
+        self.assertEqual(wizard.job_pending_count, 2)
+
+        with mute_logger(*IMPORT_LOGGERS):
+            wizard.action_run_now()
+        wizard.invalidate_recordset()
+        single = self.Queue.search([('config_id', '=', store.id),
+                                    ('identity_key', '=', f'import_order:{store.id}:{order_id}')])
+        self.assertEqual(single.args.get('run'), wizard.run_key)
+        self.assertEqual(single.state, 'done')
+        self.assertEqual(wizard.state, 'done')
+        self.assertEqual(wizard.progress, 100.0)
+
+    def test_run_now_tries_each_job_once(self):
+        store = self._create_sandbox_store(self.company, self.sandbox.issue_tokens(),
+                                           name='Locked store')
+        wizard = self.env['aliexpress.initial.import.wizard'].create({'config_id': store.id})
+        wizard.action_start()
+        tried = []
+
+        def locked_elsewhere(queue, job):
+            # What _run_job does with a job locked by another worker: nothing, state unchanged.
+            tried.append(job.id)
+            return job.state
+
+        with patch.object(type(self.Queue), '_run_job', locked_elsewhere):
+            wizard.action_run_now()
+        self.assertEqual(len(tried), 1)
+        self.assertEqual(wizard.state, 'running')
 
     def test_wizard_rejects_bad_input(self):
         store = self._create_sandbox_store(self.company, name='No token store')

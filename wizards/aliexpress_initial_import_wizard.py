@@ -3,6 +3,7 @@ from datetime import timedelta
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
+from odoo.tools import SQL
 
 # Each click on "Run Now" runs at most this many jobs, for at most this many seconds. The
 # scheduled queue runner does the rest.
@@ -136,11 +137,15 @@ class AliexpressInitialImportWizard(models.TransientModel):
         self._check_store()
         Queue = self.env['aliexpress.queue']
         deadline = time.monotonic() + RUN_NOW_MAX_SECONDS
+        # Each job is tried once: a job locked by another worker is skipped, not retried.
+        tried = []
         for _count in range(RUN_NOW_MAX_JOBS):
-            job = Queue.search(self._get_job_domain() + Queue._get_due_domain(),
-                               order='priority, next_try_at, id', limit=1)
+            job = Queue.search(
+                self._get_job_domain() + Queue._get_due_domain() + [('id', 'not in', tried)],
+                order='priority, next_try_at, id', limit=1)
             if not job or time.monotonic() > deadline:
                 break
+            tried.append(job.id)
             Queue._run_job(job)
         return self.action_refresh()
 
@@ -182,12 +187,21 @@ class AliexpressInitialImportWizard(models.TransientModel):
                 store=self.config_id.display_name))
 
     def _get_job_domain(self):
+        """Return the domain of this run's jobs: its window and page jobs, and the orders it
+        queued on their own (their ``args`` name the run)."""
         config_id = self.config_id.id
+        Queue = self.env['aliexpress.queue']
+        Queue.flush_model(['config_id', 'job_type', 'args'])
+        rows = self.env.execute_query(SQL(
+            """SELECT id FROM aliexpress_queue
+                WHERE config_id = %s AND job_type = 'import_order' AND args->>'run' = %s""",
+            config_id, self.run_key or ''))
         return [
             ('config_id', '=', config_id),
-            '|',
+            '|', '|',
             ('identity_key', '=', f'order_window:{config_id}:{self.run_key}'),
             ('identity_key', '=like', f'order_page:{config_id}:{self.run_key}:%'),
+            ('id', 'in', [row[0] for row in rows]),
         ]
 
     def _reopen(self):
