@@ -265,14 +265,16 @@ class OrderImporter:
 
         to_create = []
         updated = Order
-        for detail, summary in entries:
-            order = by_id.get(str(detail.order_id))
-            customer = customers.get(self._buyer_key(detail))
-            if not order:
-                to_create.append((detail, summary, customer))
-            elif self._update_order(order, detail, summary, customer, force=force):
-                updated |= order
-        created = self._create_orders(to_create)
+        # The sale order's fiscal position and the order's tax record share one decision.
+        with self.env['aliexpress.region']._aliexpress_tax_memo():
+            for detail, summary in entries:
+                order = by_id.get(str(detail.order_id))
+                customer = customers.get(self._buyer_key(detail))
+                if not order:
+                    to_create.append((detail, summary, customer))
+                elif self._update_order(order, detail, summary, customer, force=force):
+                    updated |= order
+            created = self._create_orders(to_create)
         (created | updated)._run_auto_workflow()
         return created | updated
 

@@ -1,4 +1,5 @@
 import logging
+from contextlib import contextmanager
 from decimal import Decimal
 
 from odoo import api, models
@@ -6,6 +7,9 @@ from odoo import api, models
 from ..services import identity, tax_rules
 
 _logger = logging.getLogger(__name__)
+
+# Key of the per-cursor memo of tax decisions (see AliExpressRegion._aliexpress_tax_memo).
+TAX_MEMO_KEY = 'aliexpress_tax_decisions'
 
 # Fulfilment channel of services.tax_rules for the orders of each region.
 REGION_CHANNELS = {
@@ -72,7 +76,8 @@ class AliexpressRegion(models.Model):
 
         Facts the decision table cannot be given (missing threshold, unknown currency rate,
         incomplete address) give a ``manual_review`` decision whose reason states what failed,
-        so the order is flagged instead of failing its import.
+        so the order is flagged instead of failing its import. Inside
+        :meth:`_aliexpress_tax_memo` each order is decided once.
 
         Note: self.ensure_one()
 
@@ -83,6 +88,39 @@ class AliexpressRegion(models.Model):
         :param platform_tax_amount: tax AliExpress reports as collected, as a ``Decimal``.
         :rtype: services.tax_rules.TaxDecision
         """
+        self.ensure_one()
+        memo = self.env.cr.cache.get(TAX_MEMO_KEY)
+        key = (self.id, config.id, detail.order_id, detail.updated_at, partner.id,
+               platform_tax_amount)
+        if memo is not None and key in memo:
+            return memo[key]
+        decision = self._aliexpress_make_tax_decision(
+            config, detail, partner, platform_tax_amount=platform_tax_amount)
+        if memo is not None:
+            memo[key] = decision
+        return decision
+
+    @api.model
+    @contextmanager
+    def _aliexpress_tax_memo(self):
+        """Reuse the tax decision of each order inside the ``with`` block.
+
+        The order import decides an order twice: for the fiscal position of its sale order,
+        then to record the decision on the order. Inside this block the second call reuses the
+        first. The block spans one import batch, in which rates and thresholds do not change.
+        """
+        cache = self.env.cr.cache
+        if TAX_MEMO_KEY in cache:
+            yield
+            return
+        cache[TAX_MEMO_KEY] = {}
+        try:
+            yield
+        finally:
+            cache.pop(TAX_MEMO_KEY, None)
+
+    def _aliexpress_make_tax_decision(self, config, detail, partner, *, platform_tax_amount=None):
+        """Decide the tax of an order without the memo (see :meth:`_aliexpress_decide_tax`)."""
         self.ensure_one()
         company = config.company_id
         try:

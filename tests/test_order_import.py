@@ -570,6 +570,23 @@ class TestOrderImportUpdates(OrderImportCommon):
         # Each store has its own buyers and contacts.
         self.assertFalse(self._orders(store).partner_id & self._orders().partner_id)
 
+    def test_new_order_decided_once(self):
+        order_id = self.sandbox.data.add_order('WAIT_SELLER_SEND_GOODS')
+        Region = type(self.env['aliexpress.region'])
+        decide = Region._aliexpress_make_tax_decision
+        decided = []
+
+        def counting(region, config, detail, partner, **kwargs):
+            decided.append(detail.order_id)
+            return decide(region, config, detail, partner, **kwargs)
+
+        with patch.object(Region, '_aliexpress_make_tax_decision', counting):
+            order = self._recover(order_id)
+
+        self.assertEqual(decided, [order_id])
+        self.assertTrue(order.tax_reason)
+        self.assertTrue(order.tax_fiscal_position_key)
+
     def test_initial_import_counts_deferred_orders(self):
         store = self._create_sandbox_store(self.company, self.sandbox.issue_tokens(),
                                            name='Deferring store', daily_call_budget=10_000_000)
