@@ -15,14 +15,15 @@ Run from the repository root (any Python 3.11+; Odoo runs with its own interpret
 
 Targets: at least 300 verified pushes per second and a 99th-percentile latency below 50 ms.
 By default the script runs Odoo's prefork server, the one used in production, with one HTTP
-worker process more than the machine has CPUs (Odoo's deployment guide suggests up to twice the
-CPUs plus one; here the client and PostgreSQL share the CPUs). A worker spends a large part of
-each push waiting for PostgreSQL, and the extra worker uses the CPU time left idle meanwhile.
+worker process more than the machine has CPUs. Odoo's on-premise deployment guide gives twice
+the CPUs plus one as the maximum, and here the client and PostgreSQL share the CPUs. A worker
+spends a large part of each push waiting for PostgreSQL, and the extra worker uses the CPU
+time left idle meanwhile.
 ``--workers 0`` runs Odoo's threaded server instead: one process, in which the Python
-interpreter lock lets only one request use a CPU at a time. On a 2-CPU x86_64 virtual machine
-that another test run shared, the default (3 workers, 4 client threads) sent 308-356 verified
-pushes per second with a p99 of 24-27 ms, 2 workers 308-321 per second, and the threaded
-server 210-253 per second, below the target.
+interpreter lock lets only one request use a CPU at a time. On an otherwise idle 2-CPU x86_64
+virtual machine, the default (3 workers, 4 client threads) sent 352 to 369 verified pushes per
+second with a p99 of 22 to 25 ms, 2 workers 337 per second, and the threaded server 228 per
+second, below the target.
 
 Each pass prints the CPU time per push of ``odoo-bin``, of all PostgreSQL processes (other
 sessions on the same server included) and of this client, which all share the machine. The

@@ -563,12 +563,8 @@ class OrderImporter:
         warehouse = self._warehouse(region)
         if warehouse and sale.warehouse_id != warehouse:
             values['warehouse_id'] = warehouse.id
-        fiscal_position = region._get_fiscal_position({
-            'partner_id': sale.partner_id.id,
-            'company_id': self.company.id,
-            'aliexpress_detail': detail,
-            'aliexpress_config_id': self.config.id,
-        })
+        fiscal_position = self._fiscal_position(
+            region, {'partner_id': sale.partner_id.id, 'company_id': self.company.id}, detail)
         commands = []
         if fiscal_position:
             values['fiscal_position_id'] = fiscal_position.id
@@ -649,13 +645,7 @@ class OrderImporter:
         }
         if warehouse:
             values['warehouse_id'] = warehouse.id
-        # The hook also gets the parsed order and the store, which the tax decision reads.
-        # Without a position from it, Odoo's own fiscal position rules apply to the order.
-        fiscal_position = self.env['account.fiscal.position']
-        if region:
-            fiscal_position = region._get_fiscal_position({
-                **values, 'aliexpress_detail': detail, 'aliexpress_config_id': self.config.id,
-            })
+        fiscal_position = self._fiscal_position(region, values, detail)
         if fiscal_position:
             values['fiscal_position_id'] = fiscal_position.id
 
@@ -670,6 +660,18 @@ class OrderImporter:
                      for line_values in self._prepare_service_lines(detail))
         values['order_line'] = lines
         return values
+
+    def _fiscal_position(self, region, sale_values, detail):
+        """Return the fiscal position that the region's hook picks for a sale order, if any.
+
+        The hook also gets the parsed order and the store, which the tax decision reads.
+        Without a position from it, Odoo's own fiscal position rules apply to the order.
+        """
+        if not region:
+            return self.env['account.fiscal.position']
+        return region._get_fiscal_position({
+            **sale_values, 'aliexpress_detail': detail, 'aliexpress_config_id': self.config.id,
+        })
 
     def _prepare_service_lines(self, detail):
         """Return the sale.order.line values of an order's shipping and coupon discount."""

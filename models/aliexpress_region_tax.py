@@ -8,7 +8,7 @@ from ..services import identity, tax_rules
 
 _logger = logging.getLogger(__name__)
 
-# Key of the per-cursor memo of tax decisions (see AliExpressRegion._aliexpress_tax_memo).
+# Key of the per-cursor memo of tax decisions (see _aliexpress_tax_memo).
 TAX_MEMO_KEY = 'aliexpress_tax_decisions'
 
 # Fulfilment channel of services.tax_rules for the orders of each region.

@@ -426,7 +426,7 @@ class TestWebhookRejections(WebhookCase):
         self.assertEqual(self._rejection_logs().mapped('error_code'), ['secret_unavailable'])
 
     @mute_logger(MESSAGE_LOGGER)
-    def test_changed_app_secret_applies_to_next_push(self):
+    def test_changed_secret_applies_next_push(self):
         self.assertEqual(self._post(self._envelope()).status_code, 200)
         self.store.app_secret = 'changed-app-secret'
         self.env.flush_all()
